@@ -1,0 +1,28 @@
+namespace Pipeline.Host;
+
+/// <summary>Passed to timer-triggered functions.</summary>
+/// <param name="ScheduledTime">The occurrence this invocation is for (UTC).</param>
+/// <param name="IsPastDue">True when the invocation starts later than one interval after its occurrence.</param>
+/// <param name="IsStartupRun">True for the RunOnStartup invocation.</param>
+public sealed record TimerInfo(DateTimeOffset ScheduledTime, DateTimeOffset? Next, bool IsPastDue, bool IsStartupRun);
+
+/// <summary>The per-message outcome of a queue-triggered batch: listed messages return to the queue, the rest are deleted.</summary>
+public sealed record QueueBatchResult(IReadOnlyList<MessageFailure> Failures)
+{
+    public static QueueBatchResult Success { get; } = new(Array.Empty<MessageFailure>());
+}
+
+/// <param name="MessageId">The failed message's <see cref="Pipeline.Providers.Abstractions.ReceivedMessage.MessageId"/>.</param>
+public sealed record MessageFailure(string MessageId, string Reason, Exception? Exception = null);
+
+/// <summary>Optional function parameter: who is being invoked and why.</summary>
+public sealed class FunctionContext
+{
+    public required string FunctionName { get; init; }
+
+    public required string InvocationId { get; init; }
+
+    public required IServiceProvider Services { get; init; }
+
+    public IReadOnlyDictionary<string, string> TriggerMetadata { get; init; } = new Dictionary<string, string>();
+}

@@ -1,0 +1,54 @@
+namespace Pipeline.Providers.Abstractions;
+
+/// <summary>
+/// An analytical store with idempotent, transactional merges by business key.
+/// Values travel as: string, long, decimal (exact), bool, DateOnly, DateTimeOffset (UTC), or null.
+/// </summary>
+public interface IWarehouse
+{
+    /// <summary>Creates the table when missing (columns, types, key); an existing table with the same definition is left alone.</summary>
+    Task EnsureTableAsync(TableDefinition table, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Merges every batch in ONE transaction: a row whose key is new is inserted; an existing row is
+    /// replaced unless the table has a version column and the incoming version is lower.
+    /// Merging the same batches twice leaves the same rows.
+    /// </summary>
+    Task<MergeResult> MergeAsync(IReadOnlyList<MergeBatch> batches, CancellationToken cancellationToken = default);
+
+    /// <summary>Runs a read-only, parameterized query (named parameters, '@name').</summary>
+    /// <exception cref="WarehouseQueryException">When the statement is not read-only or fails.</exception>
+    Task<QueryResult> QueryAsync(string sql, IReadOnlyDictionary<string, object?>? parameters = null, CancellationToken cancellationToken = default);
+}
+
+public enum ColumnType
+{
+    Text,
+    Integer,
+    Decimal,
+    Boolean,
+    Date,
+    Timestamp,
+}
+
+public sealed record ColumnDefinition(string Name, ColumnType Type, bool Nullable = false);
+
+/// <param name="Key">Business key columns.</param>
+/// <param name="VersionColumn">Integer column; when set, the highest version wins whatever the arrival order.</param>
+public sealed record TableDefinition(
+    string Name,
+    IReadOnlyList<ColumnDefinition> Columns,
+    IReadOnlyList<string> Key,
+    string? VersionColumn = null);
+
+/// <summary>Rows for one table; each row holds a value per column of the table definition, in its order.</summary>
+public sealed record MergeBatch(TableDefinition Table, IReadOnlyList<object?[]> Rows);
+
+public sealed record MergeResult(IReadOnlyDictionary<string, TableMergeCounts> Tables);
+
+/// <param name="Received">Rows given (after collapsing duplicate keys inside the batch to the highest version).</param>
+/// <param name="Written">Rows inserted or replaced.</param>
+/// <param name="Skipped">Rows ignored because a row with a higher version was already stored.</param>
+public sealed record TableMergeCounts(long Received, long Written, long Skipped);
+
+public sealed record QueryResult(IReadOnlyList<string> Columns, IReadOnlyList<object?[]> Rows);
