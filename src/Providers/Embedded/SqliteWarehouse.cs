@@ -1,0 +1,399 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Pipeline.Providers.Abstractions;
+using Pipeline.Providers.Embedded.Internal;
+using SQLitePCL;
+
+namespace Pipeline.Providers.Embedded;
+
+/// <summary>
+/// The warehouse in one SQLite database (<c>&lt;DataRoot&gt;/warehouse.db</c>, WAL). Merges are upserts with a
+/// prepared statement per table, all batches in one IMMEDIATE transaction; queries run on a separate read-only
+/// connection and must be a single read-only statement.
+/// </summary>
+public sealed class SqliteWarehouse : IWarehouse, IDisposable
+{
+    private readonly SqliteDatabase db;
+    private readonly string readOnlyConnectionString;
+
+    public SqliteWarehouse(EmbeddedOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var error = options.Validate();
+        if (error is not null)
+        {
+            throw new ArgumentException(error, nameof(options));
+        }
+
+        db = new SqliteDatabase(Path.Combine(options.FullDataRoot, "warehouse.db"), options);
+        readOnlyConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = db.Path,
+            Mode = SqliteOpenMode.ReadOnly,
+            DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
+        }.ToString();
+    }
+
+    /// <summary>Path of the SQLite file (open it with any SQLite tool to look at the tables).</summary>
+    public string DatabasePath => db.Path;
+
+    public async Task EnsureTableAsync(TableDefinition table, CancellationToken cancellationToken = default)
+    {
+        Validate(table);
+        await db.WriteAsync((c, tx) =>
+        {
+            var existing = ExistingColumns(c, tx, table.Name);
+            if (existing.Count == 0)
+            {
+                SqliteDatabase.Exec(c, CreateTableSql(table), tx);
+                return true;
+            }
+
+            foreach (var column in table.Columns)
+            {
+                if (!existing.TryGetValue(column.Name, out var declared) || !string.Equals(declared, WarehouseValues.DeclaredType(column.Type), StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new WarehouseException($"Table '{table.Name}' exists with a different definition (column '{column.Name}' is {(declared ?? "missing")}, expected {WarehouseValues.DeclaredType(column.Type)}). Migrate or drop the table (file {db.Path}).");
+                }
+            }
+
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<MergeResult> MergeAsync(IReadOnlyList<MergeBatch> batches, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+
+        // Validate and encode everything before the transaction: a bad value fails the merge with nothing written.
+        var prepared = new List<(TableDefinition Table, List<object?[]> Rows, long Received)>(batches.Count);
+        foreach (var batch in batches)
+        {
+            Validate(batch.Table);
+            var rows = Collapse(batch.Table, batch.Rows);
+            prepared.Add((batch.Table, rows, rows.Count));
+        }
+
+        try
+        {
+            return await db.WriteAsync((c, tx) =>
+            {
+                var counts = new Dictionary<string, TableMergeCounts>(StringComparer.Ordinal);
+                foreach (var (table, rows, received) in prepared)
+                {
+                    var written = Upsert(c, tx, table, rows);
+                    counts[table.Name] = counts.TryGetValue(table.Name, out var sum)
+                        ? new TableMergeCounts(sum.Received + received, sum.Written + written, sum.Skipped + received - written)
+                        : new TableMergeCounts(received, written, received - written);
+                }
+
+                return new MergeResult(counts);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SqliteException ex)
+        {
+            throw new WarehouseException($"Merge failed and was rolled back (nothing written to any table): {ex.Message}. If a table is missing, call EnsureTableAsync first.", ex);
+        }
+    }
+
+    public async Task<QueryResult> QueryAsync(string sql, IReadOnlyDictionary<string, object?>? parameters = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sql);
+
+        // Make sure the database file exists (and is in WAL mode) before a read-only connection opens it.
+        await db.RunAsync(_ => { }, cancellationToken).ConfigureAwait(false);
+        var connection = new SqliteConnection(readOnlyConnectionString);
+        await using (connection.ConfigureAwait(false))
+        {
+            try
+            {
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                SqliteDatabase.Exec(connection, "PRAGMA query_only = 1;");
+                EnsureSingleReadOnlyStatement(connection, sql);
+                using var cmd = connection.CreateCommand();
+                cmd.CommandText = sql;
+                if (parameters is not null)
+                {
+                    foreach (var (name, value) in parameters)
+                    {
+                        cmd.Parameters.AddWithValue(name.StartsWith('@') ? name : "@" + name, WarehouseValues.ToParameter(value));
+                    }
+                }
+
+                using var reader = await cmd.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                var columns = new string[reader.FieldCount];
+                var types = new string[reader.FieldCount];
+                for (var i = 0; i < columns.Length; i++)
+                {
+                    columns[i] = reader.GetName(i);
+                    types[i] = reader.GetDataTypeName(i);
+                }
+
+                var rows = new List<object?[]>();
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var row = new object?[columns.Length];
+                    for (var i = 0; i < row.Length; i++)
+                    {
+                        row[i] = WarehouseValues.FromStored(types[i], reader.GetValue(i));
+                    }
+
+                    rows.Add(row);
+                }
+
+                return new QueryResult(columns, rows);
+            }
+            catch (SqliteException ex)
+            {
+                throw new WarehouseQueryException($"Query failed: {ex.Message}", ex);
+            }
+        }
+    }
+
+    public void Dispose() => db.Dispose();
+
+    private static void EnsureSingleReadOnlyStatement(SqliteConnection connection, string sql)
+    {
+        var first = sql.TrimStart();
+        foreach (var banned in (string[])["ATTACH", "DETACH", "PRAGMA", "VACUUM"])
+        {
+            if (first.StartsWith(banned, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new WarehouseQueryException($"Only read-only SELECT statements are allowed in QueryAsync; '{banned}' is not.");
+            }
+        }
+
+        var rc = raw.sqlite3_prepare_v2(connection.Handle, sql, out var stmt, out var tail);
+        using (stmt)
+        {
+            if (rc != raw.SQLITE_OK)
+            {
+                throw new WarehouseQueryException($"Query does not compile: {raw.sqlite3_errmsg(connection.Handle).utf8_to_string()}");
+            }
+
+            if (stmt is null || stmt.IsInvalid)
+            {
+                throw new WarehouseQueryException("The query is empty.");
+            }
+
+            if (raw.sqlite3_stmt_readonly(stmt) == 0)
+            {
+                throw new WarehouseQueryException("QueryAsync runs read-only statements only; use MergeAsync / EnsureTableAsync to change data.");
+            }
+        }
+
+        if (!string.IsNullOrWhiteSpace(tail))
+        {
+            // Whatever follows must be only comments/whitespace: one statement per call.
+            raw.sqlite3_prepare_v2(connection.Handle, tail, out var next, out _);
+            using (next)
+            {
+                if (next is not null && !next.IsInvalid)
+                {
+                    throw new WarehouseQueryException("QueryAsync runs exactly one statement; remove the text after the first ';'.");
+                }
+            }
+        }
+    }
+
+    private static void Validate(TableDefinition table)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        WarehouseValues.ValidateIdentifier(table.Name);
+        if (table.Columns.Count == 0)
+        {
+            throw new WarehouseException($"Table '{table.Name}' has no columns.");
+        }
+
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var column in table.Columns)
+        {
+            WarehouseValues.ValidateIdentifier(column.Name);
+            if (!names.Add(column.Name))
+            {
+                throw new WarehouseException($"Table '{table.Name}' declares column '{column.Name}' twice.");
+            }
+        }
+
+        if (table.Key.Count == 0)
+        {
+            throw new WarehouseException($"Table '{table.Name}' has no key columns; merges need a business key.");
+        }
+
+        foreach (var key in table.Key)
+        {
+            if (!names.Contains(key))
+            {
+                throw new WarehouseException($"Key column '{key}' of table '{table.Name}' is not one of its columns.");
+            }
+        }
+
+        if (table.VersionColumn is { } version)
+        {
+            var column = table.Columns.FirstOrDefault(c => string.Equals(c.Name, version, StringComparison.OrdinalIgnoreCase));
+            if (column is null || column.Type != ColumnType.Integer || column.Nullable)
+            {
+                throw new WarehouseException($"Version column '{version}' of table '{table.Name}' must be a non-nullable Integer column of the table.");
+            }
+        }
+    }
+
+    private static string CreateTableSql(TableDefinition table)
+    {
+        var sql = new StringBuilder("CREATE TABLE IF NOT EXISTS ").Append(WarehouseValues.QuoteIdentifier(table.Name)).Append(" (");
+        foreach (var column in table.Columns)
+        {
+            sql.Append(WarehouseValues.QuoteIdentifier(column.Name)).Append(' ').Append(WarehouseValues.DeclaredType(column.Type));
+            if (!column.Nullable)
+            {
+                sql.Append(" NOT NULL");
+            }
+
+            sql.Append(", ");
+        }
+
+        sql.Append("PRIMARY KEY (").AppendJoin(", ", table.Key.Select(WarehouseValues.QuoteIdentifier)).Append("));");
+        return sql.ToString();
+    }
+
+    private static Dictionary<string, string> ExistingColumns(SqliteConnection c, SqliteTransaction tx, string table)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT name, type FROM pragma_table_info($t);";
+        cmd.Parameters.AddWithValue("$t", table);
+        using var r = cmd.ExecuteReader();
+        var map = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        while (r.Read())
+        {
+            map[r.GetString(0)] = r.GetString(1);
+        }
+
+        return map;
+    }
+
+    /// <summary>Encodes rows and keeps, per key, the row with the highest version (the last one on a tie), in first-seen order.</summary>
+    private static List<object?[]> Collapse(TableDefinition table, IReadOnlyList<object?[]> rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        var keyIndexes = table.Key.Select(k => IndexOf(table, k)).ToArray();
+        var versionIndex = table.VersionColumn is null ? -1 : IndexOf(table, table.VersionColumn);
+        var result = new List<object?[]>(rows.Count);
+        var byKey = new Dictionary<string, int>(rows.Count, StringComparer.Ordinal);
+        var key = new StringBuilder();
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var row = rows[r];
+            if (row is null || row.Length != table.Columns.Count)
+            {
+                throw new WarehouseException($"Row {r} for table '{table.Name}' has {row?.Length ?? 0} values; the table has {table.Columns.Count} columns (one value per column, in definition order).");
+            }
+
+            var stored = new object?[row.Length];
+            for (var i = 0; i < row.Length; i++)
+            {
+                var column = table.Columns[i];
+                if (row[i] is null)
+                {
+                    if (!column.Nullable)
+                    {
+                        throw new WarehouseException($"Row {r} for table '{table.Name}': column '{column.Name}' is not nullable but the value is null.");
+                    }
+
+                    continue;
+                }
+
+                stored[i] = WarehouseValues.ToStored(column.Type, row[i]!)
+                    ?? throw new WarehouseException($"Row {r} for table '{table.Name}': column '{column.Name}' is {column.Type} but the value is a {row[i]!.GetType().Name}. Use string, long, decimal, bool, DateOnly or DateTimeOffset.");
+            }
+
+            key.Clear();
+            foreach (var k in keyIndexes)
+            {
+                key.Append(stored[k] is long l ? "i" + l : "s" + stored[k]).Append('\u001f');
+            }
+
+            var keyText = key.ToString();
+            if (byKey.TryGetValue(keyText, out var at))
+            {
+                if (versionIndex < 0 || (long)stored[versionIndex]! >= (long)result[at][versionIndex]!)
+                {
+                    result[at] = stored;
+                }
+            }
+            else
+            {
+                byKey[keyText] = result.Count;
+                result.Add(stored);
+            }
+        }
+
+        return result;
+    }
+
+    private static long Upsert(SqliteConnection c, SqliteTransaction tx, TableDefinition table, List<object?[]> rows)
+    {
+        if (rows.Count == 0)
+        {
+            return 0;
+        }
+
+        var quoted = table.Columns.Select(col => WarehouseValues.QuoteIdentifier(col.Name)).ToArray();
+        var keySet = new HashSet<string>(table.Key, StringComparer.OrdinalIgnoreCase);
+        var sql = new StringBuilder("INSERT INTO ").Append(WarehouseValues.QuoteIdentifier(table.Name))
+            .Append(" (").AppendJoin(", ", quoted).Append(") VALUES (")
+            .AppendJoin(", ", Enumerable.Range(0, quoted.Length).Select(i => "$p" + i)).Append(") ON CONFLICT (")
+            .AppendJoin(", ", table.Key.Select(WarehouseValues.QuoteIdentifier)).Append(") DO ");
+        var updates = table.Columns.Where(col => !keySet.Contains(col.Name)).Select(col => $"{WarehouseValues.QuoteIdentifier(col.Name)} = excluded.{WarehouseValues.QuoteIdentifier(col.Name)}").ToList();
+        if (updates.Count == 0)
+        {
+            sql.Append("NOTHING");
+        }
+        else
+        {
+            sql.Append("UPDATE SET ").AppendJoin(", ", updates);
+            if (table.VersionColumn is { } version)
+            {
+                var v = WarehouseValues.QuoteIdentifier(version);
+                sql.Append(" WHERE excluded.").Append(v).Append(" >= ").Append(WarehouseValues.QuoteIdentifier(table.Name)).Append('.').Append(v);
+            }
+        }
+
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql.Append(';').ToString();
+        var ps = new SqliteParameter[quoted.Length];
+        for (var i = 0; i < ps.Length; i++)
+        {
+            ps[i] = cmd.Parameters.Add("$p" + i, SqliteType.Text);
+            ps[i].SqliteType = table.Columns[i].Type is ColumnType.Integer or ColumnType.Boolean ? SqliteType.Integer : SqliteType.Text;
+        }
+
+        cmd.Prepare();
+        long written = 0;
+        foreach (var row in rows)
+        {
+            for (var i = 0; i < ps.Length; i++)
+            {
+                ps[i].Value = row[i] ?? DBNull.Value;
+            }
+
+            written += cmd.ExecuteNonQuery();
+        }
+
+        return written;
+    }
+
+    private static int IndexOf(TableDefinition table, string column)
+    {
+        for (var i = 0; i < table.Columns.Count; i++)
+        {
+            if (string.Equals(table.Columns[i].Name, column, StringComparison.OrdinalIgnoreCase))
+            {
+                return i;
+            }
+        }
+
+        throw new WarehouseException($"Column '{column}' is not a column of table '{table.Name}'.");
+    }
+}
