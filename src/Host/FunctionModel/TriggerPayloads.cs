@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace Pipeline.Host;
 
 /// <summary>Passed to timer-triggered functions.</summary>
@@ -25,4 +28,10 @@ public sealed class FunctionContext
     public required IServiceProvider Services { get; init; }
 
     public IReadOnlyDictionary<string, string> TriggerMetadata { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>The invocation's logger (category "Function.&lt;Name&gt;").</summary>
+    public ILogger Logger { get; init; } = NullLogger.Instance;
+
+    /// <summary>The function's trigger, with settings resolved.</summary>
+    public TriggerBinding? Trigger { get; init; }
 }

@@ -1,0 +1,206 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+
+namespace Pipeline.Host.Internal;
+
+/// <summary>Strict reader for host.json: every invalid field fails with its path and what was expected.</summary>
+internal static class HostJsonParser
+{
+    private static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        CommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    public static HostSettings Parse(string json, string source)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, DocumentOptions);
+        }
+        catch (JsonException ex)
+        {
+            throw new HostConfigurationException($"{source} is not valid JSON: {ex.Message}", ex);
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw Error(source, "(root)", "a JSON object", root);
+            }
+
+            if (!TryGet(root, "version", out var version))
+            {
+                throw new HostConfigurationException($"{source}: 'version' is missing; expected \"{HostSettings.SupportedVersion}\".");
+            }
+
+            if (version.ValueKind != JsonValueKind.String || version.GetString() != HostSettings.SupportedVersion)
+            {
+                throw Error(source, "version", $"\"{HostSettings.SupportedVersion}\"", version);
+            }
+
+            var settings = new HostSettings();
+            if (TryGet(root, "extensions", out var extensions) && TryGet(extensions, "queues", out var queues))
+            {
+                ExpectObject(source, "extensions.queues", queues);
+                var q = settings.Queues;
+                settings = settings with
+                {
+                    Queues = q with
+                    {
+                        BatchSize = Int(source, queues, "extensions.queues.batchSize", 1, 10) ?? q.BatchSize,
+                        MaxDequeueCount = Int(source, queues, "extensions.queues.maxDequeueCount", 1, 1000) ?? q.MaxDequeueCount,
+                        VisibilityTimeout = Span(source, queues, "extensions.queues.visibilityTimeout", TimeSpan.FromSeconds(1), TimeSpan.FromHours(12)) ?? q.VisibilityTimeout,
+                        MaxPollingInterval = Span(source, queues, "extensions.queues.maxPollingInterval", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10)) ?? q.MaxPollingInterval,
+                    },
+                };
+            }
+
+            if (TryGet(root, "retry", out var retry))
+            {
+                settings = settings with { Retry = ParseRetry(source, retry) };
+            }
+
+            if (TryGet(root, "functionTimeout", out var timeout))
+            {
+                settings = settings with
+                {
+                    FunctionTimeout = timeout.ValueKind == JsonValueKind.String && timeout.GetString() == "-1"
+                        ? null
+                        : Span(source, root, "functionTimeout", TimeSpan.FromSeconds(1), TimeSpan.FromDays(1)),
+                };
+            }
+
+            if (TryGet(root, "logging", out var logging) && TryGet(logging, "logLevel", out var logLevel))
+            {
+                ExpectObject(source, "logging.logLevel", logLevel);
+                var levels = new Dictionary<string, LogLevel>(StringComparer.OrdinalIgnoreCase);
+                foreach (var property in logLevel.EnumerateObject())
+                {
+                    var path = $"logging.logLevel.{property.Name}";
+                    if (property.Value.ValueKind != JsonValueKind.String
+                        || !Enum.TryParse<LogLevel>(property.Value.GetString(), ignoreCase: true, out var level)
+                        || !Enum.IsDefined(level)
+                        || int.TryParse(property.Value.GetString(), CultureInfo.InvariantCulture, out _))
+                    {
+                        throw Error(source, path, "one of Trace, Debug, Information, Warning, Error, Critical, None", property.Value);
+                    }
+
+                    levels[property.Name] = level;
+                }
+
+                settings = settings with { LogLevels = levels };
+            }
+
+            return settings;
+        }
+    }
+
+    private static RetrySettings ParseRetry(string source, JsonElement retry)
+    {
+        ExpectObject(source, "retry", retry);
+        if (!TryGet(retry, "strategy", out var strategyElement))
+        {
+            throw new HostConfigurationException($"{source}: 'retry.strategy' is missing; expected \"fixedDelay\" or \"exponentialBackoff\".");
+        }
+
+        var strategy = strategyElement.ValueKind == JsonValueKind.String ? strategyElement.GetString() : null;
+        var kind = strategy switch
+        {
+            _ when string.Equals(strategy, "fixedDelay", StringComparison.OrdinalIgnoreCase) => RetryStrategy.FixedDelay,
+            _ when string.Equals(strategy, "exponentialBackoff", StringComparison.OrdinalIgnoreCase) => RetryStrategy.ExponentialBackoff,
+            _ => throw Error(source, "retry.strategy", "\"fixedDelay\" or \"exponentialBackoff\"", strategyElement),
+        };
+
+        var maxRetryCount = Int(source, retry, "retry.maxRetryCount", -1, 1000)
+            ?? throw new HostConfigurationException($"{source}: 'retry.maxRetryCount' is missing; expected an integer (-1 = unlimited).");
+        var result = new RetrySettings { Strategy = kind, MaxRetryCount = maxRetryCount };
+        if (kind == RetryStrategy.FixedDelay)
+        {
+            return result with
+            {
+                DelayInterval = Span(source, retry, "retry.delayInterval", TimeSpan.Zero, TimeSpan.FromDays(1))
+                    ?? throw new HostConfigurationException($"{source}: 'retry.delayInterval' is missing; fixedDelay needs it as hh:mm:ss."),
+            };
+        }
+
+        var minimum = Span(source, retry, "retry.minimumInterval", TimeSpan.Zero, TimeSpan.FromDays(1))
+            ?? throw new HostConfigurationException($"{source}: 'retry.minimumInterval' is missing; exponentialBackoff needs it as hh:mm:ss.");
+
+        // Azure's schema spells it "maxumumInterval"; accept the correct spelling too.
+        var maximumName = TryGet(retry, "maxumumInterval", out _) ? "maxumumInterval" : "maximumInterval";
+        var maximum = Span(source, retry, $"retry.{maximumName}", TimeSpan.Zero, TimeSpan.FromDays(1))
+            ?? throw new HostConfigurationException($"{source}: 'retry.maximumInterval' (Azure spells it 'maxumumInterval') is missing; exponentialBackoff needs it as hh:mm:ss.");
+        if (maximum < minimum)
+        {
+            throw new HostConfigurationException($"{source}: 'retry.{maximumName}' ({maximum:c}) must not be shorter than 'retry.minimumInterval' ({minimum:c}).");
+        }
+
+        return result with { MinimumInterval = minimum, MaximumInterval = maximum };
+    }
+
+    private static int? Int(string source, JsonElement parent, string path, int min, int max)
+    {
+        if (!TryGet(parent, path[(path.LastIndexOf('.') + 1)..], out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out var number) || number < min || number > max)
+        {
+            throw Error(source, path, $"an integer from {min} to {max}", value);
+        }
+
+        return number;
+    }
+
+    private static TimeSpan? Span(string source, JsonElement parent, string path, TimeSpan min, TimeSpan max)
+    {
+        if (!TryGet(parent, path[(path.LastIndexOf('.') + 1)..], out var value))
+        {
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String
+            || !TimeSpan.TryParseExact(value.GetString(), ["c", @"hh\:mm\:ss", @"hh\:mm\:ss\.FFFFFFF"], CultureInfo.InvariantCulture, out var span)
+            || span < min || span > max)
+        {
+            throw Error(source, path, $"a time span \"hh:mm:ss\" from {min:c} to {max:c}", value);
+        }
+
+        return span;
+    }
+
+    private static void ExpectObject(string source, string path, JsonElement element)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            throw Error(source, path, "a JSON object", element);
+        }
+    }
+
+    private static bool TryGet(JsonElement parent, string name, out JsonElement value)
+    {
+        if (parent.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var property in parent.EnumerateObject())
+            {
+                if (string.Equals(property.Name, name, StringComparison.OrdinalIgnoreCase))
+                {
+                    value = property.Value;
+                    return true;
+                }
+            }
+        }
+
+        value = default;
+        return false;
+    }
+
+    private static HostConfigurationException Error(string source, string path, string expected, JsonElement actual) =>
+        new($"{source}: '{path}' must be {expected} (got {actual.GetRawText()}).");
+}

@@ -1,0 +1,208 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Pipeline.Providers.Abstractions;
+
+namespace Pipeline.Host.Internal;
+
+/// <summary>
+/// Polls one zone's object-created events and dispatches each to every function whose zone and prefix
+/// match; the event is acknowledged only when all of them succeeded, otherwise delivered again later.
+/// </summary>
+internal sealed class ObjectEventListener
+{
+    private const string PollFailedTemplate = "Polling object events of zone '{Zone}' failed; retrying";
+    private const string FailedTemplate = "Object event {Key} in zone '{Zone}' failed (delivery {ReceiveCount}); delivered again in {Delay}";
+    private const string ReleasedTemplate = "Released {Count} unfinished object event(s) of zone '{Zone}' on shutdown";
+    private const string HeartbeatFailedTemplate = "Visibility heartbeat on object events of zone '{Zone}' failed";
+
+    private readonly string _zone;
+    private readonly IReadOnlyList<FunctionDescriptor> _functions;
+    private readonly IObjectEventSource _events;
+    private readonly FunctionExecutor _executor;
+    private readonly HostSettings _settings;
+    private readonly ILogger _logger;
+    private readonly ActivityTracker _tracker;
+    private long _lastEmptyPollStarted;
+
+    public ObjectEventListener(
+        string zone,
+        IReadOnlyList<FunctionDescriptor> functions,
+        IObjectEventSource events,
+        FunctionExecutor executor,
+        HostSettings settings,
+        ILogger logger,
+        ActivityTracker tracker,
+        TimeSpan minPollingInterval)
+    {
+        _zone = zone;
+        _functions = functions;
+        _events = events;
+        _executor = executor;
+        _settings = settings;
+        _logger = logger;
+        _tracker = tracker;
+        Backoff = new PollingBackoff(minPollingInterval, settings.Queues.MaxPollingInterval);
+    }
+
+    public string Zone => _zone;
+
+    public PollingBackoff Backoff { get; }
+
+    /// <summary>Stopwatch timestamp at which the last poll that found nothing started.</summary>
+    public long LastEmptyPollStarted => Interlocked.Read(ref _lastEmptyPollStarted);
+
+    public async Task RunAsync(CancellationToken stopping, CancellationToken abort)
+    {
+        var visibility = _settings.Queues.VisibilityTimeout;
+        while (!stopping.IsCancellationRequested)
+        {
+            var pollStarted = Stopwatch.GetTimestamp();
+            IReadOnlyList<ObjectEventDelivery> deliveries;
+            try
+            {
+                deliveries = await _events.ReceiveAsync(_zone, _settings.Queues.BatchSize, TimeSpan.Zero, visibility, stopping);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, PollFailedTemplate, _zone);
+                await WaitQuietlyAsync(stopping);
+                continue;
+            }
+
+            if (deliveries.Count == 0)
+            {
+                Interlocked.Exchange(ref _lastEmptyPollStarted, pollStarted);
+                await WaitQuietlyAsync(stopping);
+                continue;
+            }
+
+            Backoff.Reset();
+            using (_tracker.Begin())
+            {
+                await ProcessAsync(deliveries, abort);
+            }
+        }
+    }
+
+    private async Task ProcessAsync(IReadOnlyList<ObjectEventDelivery> deliveries, CancellationToken abort)
+    {
+        using var heartbeatStop = new CancellationTokenSource();
+        var heartbeat = HeartbeatAsync(deliveries, heartbeatStop.Token);
+        var outcomes = await Task.WhenAll(deliveries.Select(d => DispatchAsync(d, abort)));
+        await heartbeatStop.CancelAsync();
+        await heartbeat;
+
+        var done = deliveries.Where((_, i) => outcomes[i] == Outcome.Succeeded).ToList();
+        if (done.Count > 0)
+        {
+            await _events.AcknowledgeAsync(_zone, done, CancellationToken.None);
+        }
+
+        var releasedCount = 0;
+        for (var i = 0; i < deliveries.Count; i++)
+        {
+            var d = deliveries[i];
+            if (outcomes[i] == Outcome.Failed)
+            {
+                var delay = _settings.Retry?.GetDelay(d.ReceiveCount) ?? TimeSpan.Zero;
+                _logger.LogWarning(FailedTemplate, d.Event.Key, _zone, d.ReceiveCount, delay);
+                await _events.ChangeVisibilityAsync(_zone, d, delay, CancellationToken.None);
+            }
+            else if (outcomes[i] == Outcome.Released)
+            {
+                releasedCount++;
+                await _events.ChangeVisibilityAsync(_zone, d, TimeSpan.Zero, CancellationToken.None);
+            }
+        }
+
+        if (releasedCount > 0)
+        {
+            _logger.LogWarning(ReleasedTemplate, releasedCount, _zone);
+        }
+    }
+
+    private async Task<Outcome> DispatchAsync(ObjectEventDelivery delivery, CancellationToken abort)
+    {
+        var outcome = Outcome.Succeeded;
+        var metadata = new Dictionary<string, string>
+        {
+            ["Zone"] = delivery.Event.Zone,
+            ["Key"] = delivery.Event.Key,
+            ["ETag"] = delivery.Event.ETag,
+            ["DeliveryCount"] = delivery.ReceiveCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        foreach (var function in _functions)
+        {
+            if (!((ObjectTriggerBinding)function.Trigger).Matches(delivery.Event.Zone, delivery.Event.Key))
+            {
+                continue;
+            }
+
+            try
+            {
+                await _executor.ExecuteWithRetryAsync(function, delivery.Event, $"New object detected: {delivery.Event.Key}", metadata, abort);
+            }
+            catch (OperationCanceledException) when (abort.IsCancellationRequested)
+            {
+                return Outcome.Released;
+            }
+            catch (Exception)
+            {
+                // Logged by the executor; the other functions still run (each is idempotent).
+                outcome = Outcome.Failed;
+            }
+        }
+
+        return outcome;
+    }
+
+    private async Task HeartbeatAsync(IReadOnlyList<ObjectEventDelivery> deliveries, CancellationToken cancellationToken)
+    {
+        var visibility = _settings.Queues.VisibilityTimeout;
+        using var timer = new PeriodicTimer(visibility / 2);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                foreach (var d in deliveries)
+                {
+                    try
+                    {
+                        await _events.ChangeVisibilityAsync(_zone, d, visibility, cancellationToken);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        _logger.LogWarning(ex, HeartbeatFailedTemplate, _zone);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The batch ended.
+        }
+    }
+
+    private async Task WaitQuietlyAsync(CancellationToken stopping)
+    {
+        try
+        {
+            await Backoff.WaitAsync(stopping);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
+
+    private enum Outcome
+    {
+        Succeeded,
+        Failed,
+        Released,
+    }
+}
