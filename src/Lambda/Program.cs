@@ -1,3 +1,16 @@
-// Lambda custom-runtime bootstrap; the Runtime API client lands with the Lambda adapter issue.
-Console.Error.WriteLine("Pipeline.Lambda: not implemented yet.");
-return 2;
+using Pipeline.Lambda;
+using Pipeline.Lambda.RuntimeApi;
+
+// The custom runtime's 'bootstrap' (provided.al2023): one executable serving every function of the
+// app; _HANDLER (the function's Handler setting) names the function this environment runs.
+var runtimeApi = Environment.GetEnvironmentVariable(RuntimeApiClient.RuntimeApiVariable);
+if (string.IsNullOrWhiteSpace(runtimeApi))
+{
+    await Console.Error.WriteLineAsync(
+        $"{RuntimeApiClient.RuntimeApiVariable} is not set: this bootstrap runs inside AWS Lambda (provided.al2023) or under a Runtime API emulator. "
+        + "To run the functions locally, use the host (Pipeline.Functions start).");
+    return 2;
+}
+
+using var client = new RuntimeApiClient(runtimeApi);
+return await LambdaEntryPoint.RunAsync(client);

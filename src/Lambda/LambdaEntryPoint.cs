@@ -1,0 +1,64 @@
+using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Lambda.RuntimeApi;
+
+namespace Pipeline.Lambda;
+
+/// <summary>Init (composition, reported to init/error on failure), then the invocation loop.</summary>
+public static class LambdaEntryPoint
+{
+    public const string HandlerVariable = "_HANDLER";
+
+    /// <returns>The process exit code: 1 after an init error or a Runtime API failure.</returns>
+    public static async Task<int> RunAsync(RuntimeApiClient client, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        ServiceProvider? services = null;
+        LambdaRuntimeLoop loop;
+        try
+        {
+            var handler = Environment.GetEnvironmentVariable(HandlerVariable);
+            if (string.IsNullOrWhiteSpace(handler))
+            {
+                throw new InvalidOperationException(
+                    $"{HandlerVariable} is not set: set the Lambda function's Handler to the name of the function to run (for example EnrichTransactions).");
+            }
+
+            services = LambdaComposition.BuildServices(handler.Trim());
+            loop = new LambdaRuntimeLoop(
+                client,
+                services.GetRequiredService<Dispatch.LambdaEventDispatcher>(),
+                services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<LambdaRuntimeLoop>>(),
+                services.GetRequiredService<TimeProvider>());
+        }
+        catch (Exception ex)
+        {
+            await Console.Error.WriteLineAsync($"Init failed: {ex}");
+            if (services is not null)
+            {
+                await services.DisposeAsync();
+            }
+
+            await client.PostInitErrorAsync(LambdaError.From(ex), cancellationToken: cancellationToken);
+            return 1;
+        }
+
+        await using (services)
+        {
+            try
+            {
+                await loop.RunAsync(cancellationToken);
+                return 0;
+            }
+            catch (RuntimeApiException ex)
+            {
+                await Console.Error.WriteLineAsync($"Runtime API failure, exiting: {ex.Message}");
+                return 1;
+            }
+            catch (HttpRequestException ex)
+            {
+                await Console.Error.WriteLineAsync($"Runtime API unreachable, exiting: {ex.Message}");
+                return 1;
+            }
+        }
+    }
+}
