@@ -1,0 +1,47 @@
+namespace Pipeline.Functions.Transactions;
+
+/// <summary>
+/// Defence in depth on the load side: a message from the queue is checked again (types, required
+/// fields, identifiers, exact arithmetic, dedup id) before it may touch the warehouse.
+/// </summary>
+public static class EnrichedRecordValidator
+{
+    /// <summary>Problems with the record, empty when it may be loaded.</summary>
+    public static IReadOnlyList<string> Check(EnrichedTransaction? t)
+    {
+        if (t is null)
+        {
+            return ["the record is null"];
+        }
+
+        var problems = new List<string>();
+        void Require(bool ok, string problem)
+        {
+            if (!ok)
+            {
+                problems.Add(problem);
+            }
+        }
+
+        Require(t.TransactionId is { Length: >= 1 and <= 64 }, "transaction_id must be 1 to 64 characters");
+        Require(t.Version >= 1, "version must be ≥ 1");
+        Require(TransactionValidator.Statuses.Contains(t.Status), "status must be NEW, AMEND or CANCEL");
+        Require(!string.IsNullOrEmpty(t.AccountId) && t.GroupId == t.AccountId, "account_id is required and must equal group_id");
+        Require(!string.IsNullOrEmpty(t.TraderId), "trader_id is required");
+        Require(t.CounterpartyLei is not null && CheckDigits.IsValidLei(t.CounterpartyLei), "counterparty_lei must pass ISO 17442");
+        Require(t.Isin is not null && CheckDigits.IsValidIsin(t.Isin), "isin must pass ISO 6166");
+        Require(TransactionValidator.AssetClasses.Contains(t.AssetClass), "asset_class is not a known class");
+        Require(TransactionValidator.Sides.Contains(t.Side), "side must be BUY or SELL");
+        Require(t.Quantity > 0 && t.Price > 0, "quantity and price must be > 0");
+        Require(ExactDecimal.TryMultiply(t.Quantity, t.Price, out var notional) && notional == t.Notional, "notional must equal quantity × price exactly");
+        Require(t.FxRateUsd > 0 && ExactDecimal.MultiplyRounded(t.Notional, t.FxRateUsd, 2) == t.NotionalUsd, "notional_usd must equal notional × fx_rate_usd rounded to 2 decimals");
+        Require(t.Currency is { Length: 3 }, "currency must be an ISO 4217 code");
+        Require(t.VenueMic is { Length: 4 }, "venue_mic must have 4 characters");
+        Require(t.SettlementDate > t.TradeDate, "settlement_date must be after trade_date");
+        Require(t.Cancelled == (t.Status == "CANCEL"), "cancelled must match status");
+        Require(t.TransactionId is not null && t.DedupId == Enricher.DedupId(t.TransactionId, t.Version), "dedup_id must be SHA-256 of (transaction_id, version)");
+        Require(!string.IsNullOrEmpty(t.SourceKey) && t.RecordNumber >= 1, "lineage (source_key, record_number) is required");
+        Require(t.CounterpartyName is not null && t.CounterpartyCountry is not null && t.RiskFlags is not null && t.ReportableReason is not null, "enrichment fields are required");
+        return problems;
+    }
+}

@@ -1,0 +1,129 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Pipeline.Functions.Transactions;
+
+/// <summary>Where an enriched record came from.</summary>
+public sealed record Lineage(string SourceKey, string SourceEtag, long RecordNumber, DateTimeOffset IngestedAt);
+
+public sealed class EnrichmentOptions
+{
+    public const string SectionName = "Enrichment";
+
+    /// <summary>notional_usd at or above this sets the LARGE_NOTIONAL flag.</summary>
+    public decimal LargeNotionalUsd { get; set; } = 1_000_000m;
+}
+
+/// <summary>
+/// The L1 business logic: a pure function of a validated record, the reference data and the options.
+/// Rules: notional = quantity × price (exact); notional_usd = notional × USD-per-unit of the trade
+/// date, rounded half-to-even to 2 decimals; settlement T+1 for EQUITY, T+2 otherwise, counting
+/// business days (no weekends, no holidays of the calendar); unknown LEI → name and country
+/// "UNKNOWN" plus the UNKNOWN_COUNTERPARTY flag; reportable when the venue is an EEA venue or the
+/// counterparty's country is in the EEA.
+/// </summary>
+public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
+{
+    public const string PipelineVersion = "1.0.0";
+    public const string Unknown = "UNKNOWN";
+
+    public EnrichedTransaction Enrich(ValidTransaction t, Lineage lineage)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        ArgumentNullException.ThrowIfNull(lineage);
+        var known = reference.Leis.TryGetValue(t.CounterpartyLei, out var counterparty);
+        var name = known ? counterparty!.Name : Unknown;
+        var country = known ? counterparty!.Country : Unknown;
+        var notionalUsd = ExactDecimal.MultiplyRounded(t.Notional, t.UsdPerUnit, 2);
+        var large = notionalUsd >= options.LargeNotionalUsd;
+        var watch = known && reference.WatchlistCountries.Contains(country);
+
+        var flags = new List<string>(3);
+        if (large)
+        {
+            flags.Add("LARGE_NOTIONAL");
+        }
+
+        if (!known)
+        {
+            flags.Add("UNKNOWN_COUNTERPARTY");
+        }
+
+        if (watch)
+        {
+            flags.Add("WATCHLIST_COUNTRY");
+        }
+
+        var reasons = new List<string>(2);
+        if (reference.EeaVenues.Contains(t.VenueMic))
+        {
+            reasons.Add("EEA_VENUE");
+        }
+
+        if (known && reference.EeaCountries.Contains(country))
+        {
+            reasons.Add("EEA_COUNTERPARTY");
+        }
+
+        return new EnrichedTransaction
+        {
+            TransactionId = t.TransactionId,
+            Version = t.Version,
+            Status = t.Status,
+            TradeDate = t.TradeDate,
+            ExecutedAt = t.ExecutedAt.ToUniversalTime(),
+            AccountId = t.AccountId,
+            TraderId = t.TraderId,
+            CounterpartyLei = t.CounterpartyLei,
+            CounterpartyName = name,
+            CounterpartyCountry = country,
+            Isin = t.Isin,
+            AssetClass = t.AssetClass,
+            Side = t.Side,
+            Quantity = t.Quantity,
+            Price = t.Price,
+            Currency = t.Currency,
+            VenueMic = t.VenueMic,
+            Notional = t.Notional,
+            FxRateUsd = t.UsdPerUnit,
+            NotionalUsd = notionalUsd,
+            SettlementDate = SettlementDate(t.TradeDate, t.AssetClass, reference.Holidays),
+            Cancelled = t.Status == "CANCEL",
+            FlagLargeNotional = large,
+            FlagWatchlistCountry = watch,
+            FlagUnknownCounterparty = !known,
+            RiskFlags = string.Join(',', flags),
+            Reportable = reasons.Count > 0,
+            ReportableReason = string.Join(',', reasons),
+            DedupId = DedupId(t.TransactionId, t.Version),
+            GroupId = t.AccountId,
+            SourceKey = lineage.SourceKey,
+            SourceEtag = lineage.SourceEtag,
+            RecordNumber = lineage.RecordNumber,
+            IngestedAt = lineage.IngestedAt.ToUniversalTime(),
+            PipelineVersion = PipelineVersion,
+        };
+    }
+
+    /// <summary>T+1 for EQUITY, T+2 otherwise, in business days (weekends and holidays skipped).</summary>
+    public static DateOnly SettlementDate(DateOnly tradeDate, string assetClass, IReadOnlySet<DateOnly> holidays)
+    {
+        ArgumentNullException.ThrowIfNull(holidays);
+        var days = assetClass == "EQUITY" ? 1 : 2;
+        var date = tradeDate;
+        while (days > 0)
+        {
+            date = date.AddDays(1);
+            if (date.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday) && !holidays.Contains(date))
+            {
+                days--;
+            }
+        }
+
+        return date;
+    }
+
+    /// <summary>SHA-256 (lowercase hex) of transaction_id, U+001F, version.</summary>
+    public static string DedupId(string transactionId, int version) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{transactionId}\u001f{version.ToString(System.Globalization.CultureInfo.InvariantCulture)}")));
+}

@@ -1,0 +1,171 @@
+using System.Globalization;
+using System.Numerics;
+
+namespace Pipeline.Functions.Transactions;
+
+/// <summary>Exact decimal parsing and arithmetic: no binary floating point, no silent rounding.</summary>
+public static class ExactDecimal
+{
+    /// <summary>
+    /// Parses a plain decimal ("123", "0.5", "-2.25") exactly. Exponent forms, thousands separators,
+    /// leading '+', whitespace and more than 28 significant digits are rejected with a reason.
+    /// </summary>
+    public static bool TryParse(string text, out decimal value, out string? problem)
+    {
+        value = 0m;
+        problem = null;
+        if (string.IsNullOrEmpty(text))
+        {
+            problem = "a decimal number, got an empty value";
+            return false;
+        }
+
+        var i = 0;
+        if (text[0] == '-')
+        {
+            i = 1;
+        }
+
+        var digits = 0;
+        var dot = false;
+        var fractionDigits = 0;
+        for (var p = i; p < text.Length; p++)
+        {
+            var c = text[p];
+            if (c is >= '0' and <= '9')
+            {
+                digits++;
+                if (dot)
+                {
+                    fractionDigits++;
+                }
+            }
+            else if (c == '.' && !dot)
+            {
+                dot = true;
+            }
+            else if (c is 'e' or 'E')
+            {
+                problem = "a plain decimal without exponent notation (write 1500 instead of 1.5e3)";
+                return false;
+            }
+            else
+            {
+                problem = "a plain decimal number (digits with an optional '.' fraction)";
+                return false;
+            }
+        }
+
+        if (digits == 0 || (dot && (fractionDigits == 0 || text[i] == '.')))
+        {
+            problem = "a plain decimal number (digits with an optional '.' fraction)";
+            return false;
+        }
+
+        if (fractionDigits > 28 || digits - CountLeadingZeros(text, i) > 28)
+        {
+            problem = "at most 28 significant digits";
+            return false;
+        }
+
+        if (!decimal.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out value))
+        {
+            problem = "a decimal within ±79228162514264337593543950335";
+            return false;
+        }
+
+        return true;
+    }
+
+    private static int CountLeadingZeros(string text, int start)
+    {
+        var n = 0;
+        for (var p = start; p < text.Length && (text[p] == '0' || text[p] == '.'); p++)
+        {
+            if (text[p] == '0')
+            {
+                n++;
+            }
+        }
+
+        return n;
+    }
+
+    /// <summary>Multiplies exactly; false when the exact product does not fit a decimal (more than 28 digits or scale).</summary>
+    public static bool TryMultiply(decimal a, decimal b, out decimal product)
+    {
+        var (ma, sa) = Decompose(a);
+        var (mb, sb) = Decompose(b);
+        var m = ma * mb;
+        var scale = sa + sb;
+        return TryCompose(m, scale, out product);
+    }
+
+    /// <summary>a × b, computed exactly, then rounded half-to-even to <paramref name="decimals"/> places.</summary>
+    public static decimal MultiplyRounded(decimal a, decimal b, int decimals)
+    {
+        var (ma, sa) = Decompose(a);
+        var (mb, sb) = Decompose(b);
+        var m = ma * mb;
+        var scale = sa + sb;
+        if (scale > decimals)
+        {
+            var divisor = BigInteger.Pow(10, scale - decimals);
+            var q = BigInteger.DivRem(m, divisor, out var r);
+            var twice = BigInteger.Abs(r) * 2;
+            var cmp = twice.CompareTo(divisor);
+            if (cmp > 0 || (cmp == 0 && !q.IsEven))
+            {
+                q += m.Sign;
+            }
+
+            m = q;
+            scale = decimals;
+        }
+
+        if (!TryCompose(m, scale, out var result))
+        {
+            throw new OverflowException($"The product {a} × {b} does not fit a decimal.");
+        }
+
+        return result;
+    }
+
+    internal static (BigInteger Mantissa, int Scale) Decompose(decimal d)
+    {
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(d, bits);
+        var mantissa = new BigInteger((uint)bits[0]) | (new BigInteger((uint)bits[1]) << 32) | (new BigInteger((uint)bits[2]) << 64);
+        if (bits[3] < 0)
+        {
+            mantissa = -mantissa;
+        }
+
+        return (mantissa, (bits[3] >> 16) & 0xFF);
+    }
+
+    private static readonly BigInteger MaxMantissa = (BigInteger.One << 96) - 1;
+
+    private static bool TryCompose(BigInteger mantissa, int scale, out decimal value)
+    {
+        // Trim trailing zeros only when needed to fit.
+        while ((scale > 28 || BigInteger.Abs(mantissa) > MaxMantissa) && scale > 0 && (mantissa % 10).IsZero)
+        {
+            mantissa /= 10;
+            scale--;
+        }
+
+        var abs = BigInteger.Abs(mantissa);
+        if (scale > 28 || abs > MaxMantissa)
+        {
+            value = 0m;
+            return false;
+        }
+
+        var lo = (int)(uint)(abs & uint.MaxValue);
+        var mid = (int)(uint)((abs >> 32) & uint.MaxValue);
+        var hi = (int)(uint)((abs >> 64) & uint.MaxValue);
+        value = new decimal(lo, mid, hi, mantissa.Sign < 0, (byte)scale);
+        return true;
+    }
+}

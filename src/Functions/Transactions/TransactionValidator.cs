@@ -1,0 +1,277 @@
+using System.Globalization;
+
+namespace Pipeline.Functions.Transactions;
+
+/// <summary>One broken rule: which field, the value found, and what was expected.</summary>
+public sealed record ValidationFailure(string Field, string? Value, string Expected)
+{
+    /// <summary>"file record 3: field 'isin' = 'US0378331006': expected ..."</summary>
+    public string Describe(string file, long recordNumber) =>
+        Value is null
+            ? $"{file} record {recordNumber}: field '{Field}': expected {Expected}"
+            : $"{file} record {recordNumber}: field '{Field}' = '{Value}': expected {Expected}";
+}
+
+/// <summary>A transaction that passed every rule, with typed values.</summary>
+public sealed record ValidTransaction(
+    string TransactionId,
+    int Version,
+    string Status,
+    DateOnly TradeDate,
+    DateTimeOffset ExecutedAt,
+    string AccountId,
+    string TraderId,
+    string CounterpartyLei,
+    string Isin,
+    string AssetClass,
+    string Side,
+    decimal Quantity,
+    decimal Price,
+    string Currency,
+    string VenueMic,
+    decimal Notional,
+    decimal UsdPerUnit);
+
+/// <summary>The L0 rules; every failure of a record is collected, not just the first.</summary>
+public static class TransactionValidator
+{
+    public const string RecordField = "(record)";
+
+    public static IReadOnlyList<string> Statuses { get; } = ["NEW", "AMEND", "CANCEL"];
+
+    public static IReadOnlyList<string> AssetClasses { get; } = ["EQUITY", "BOND", "FX", "DERIVATIVE"];
+
+    public static IReadOnlyList<string> Sides { get; } = ["BUY", "SELL"];
+
+    public static ValidTransaction? Validate(RawRecord record, ReferenceData reference, List<ValidationFailure> failures)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(reference);
+        ArgumentNullException.ThrowIfNull(failures);
+        var before = failures.Count;
+        if (record.Malformed is not null)
+        {
+            failures.Add(new ValidationFailure(RecordField, null, $"a readable JSON object or CSV row ({record.Malformed})"));
+            return null;
+        }
+
+        foreach (var duplicate in record.DuplicateFields)
+        {
+            failures.Add(new ValidationFailure(duplicate, null, "the field once per record (it occurs more than once)"));
+        }
+
+        var id = Text(record, 0, failures);
+        if (id is not null && (id.Length is < 1 or > 64 || id.Any(char.IsControl) || string.IsNullOrWhiteSpace(id)))
+        {
+            failures.Add(new(TransactionFields.TransactionId, id, "1 to 64 characters, no control characters"));
+        }
+
+        var version = Integer(record, 1, failures);
+        var status = OneOf(record, 2, Statuses, failures);
+        var tradeDate = Date(record, 3, failures);
+        var executedAt = Timestamp(record, 4, failures);
+        var account = Text(record, 5, failures);
+        if (account is not null && (account.Length > 64 || string.IsNullOrWhiteSpace(account)))
+        {
+            failures.Add(new(TransactionFields.AccountId, account, "1 to 64 characters"));
+        }
+
+        var trader = Text(record, 6, failures);
+        if (trader is not null && (trader.Length > 64 || string.IsNullOrWhiteSpace(trader)))
+        {
+            failures.Add(new(TransactionFields.TraderId, trader, "1 to 64 characters"));
+        }
+
+        var lei = Text(record, 7, failures);
+        if (lei is not null && !CheckDigits.IsValidLei(lei))
+        {
+            failures.Add(new(TransactionFields.CounterpartyLei, lei, "20 characters [0-9A-Z] passing the ISO 17442 check (mod 97 = 1)"));
+        }
+
+        var isin = Text(record, 8, failures);
+        if (isin is not null && !CheckDigits.IsValidIsin(isin))
+        {
+            failures.Add(new(TransactionFields.Isin, isin, "12 characters (country, 9 alphanumerics, digit) passing the ISO 6166 check digit"));
+        }
+
+        var assetClass = OneOf(record, 9, AssetClasses, failures);
+        var side = OneOf(record, 10, Sides, failures);
+        var quantity = PositiveDecimal(record, 11, failures);
+        var price = PositiveDecimal(record, 12, failures);
+        var currency = Text(record, 13, failures);
+        var rate = 0m;
+        if (currency is not null)
+        {
+            if (currency.Length != 3 || !currency.All(char.IsAsciiLetterUpper))
+            {
+                failures.Add(new(TransactionFields.Currency, currency, "an ISO 4217 code (3 uppercase letters)"));
+            }
+            else if (tradeDate is { } day && !reference.TryGetUsdRate(day, currency, out rate))
+            {
+                failures.Add(new(TransactionFields.Currency, currency, $"an ISO 4217 currency with an FX rate for the trade date {day:yyyy-MM-dd} (none in the reference data)"));
+            }
+        }
+
+        var venue = Text(record, 14, failures);
+        if (venue is not null && (venue.Length != 4 || !venue.All(c => char.IsAsciiLetterUpper(c) || char.IsAsciiDigit(c))))
+        {
+            failures.Add(new(TransactionFields.VenueMic, venue, "a MIC of 4 uppercase letters or digits (ISO 10383)"));
+        }
+
+        var notional = 0m;
+        if (quantity is { } q && price is { } p && !ExactDecimal.TryMultiply(q, p, out notional))
+        {
+            failures.Add(new(TransactionFields.Quantity, Raw(record, 11), $"quantity × price ({Raw(record, 12)}) exactly representable in 28 significant digits"));
+        }
+
+        if (failures.Count > before)
+        {
+            return null;
+        }
+
+        return new ValidTransaction(
+            id!, version!.Value, status!, tradeDate!.Value, executedAt!.Value, account!, trader!, lei!, isin!,
+            assetClass!, side!, quantity!.Value, price!.Value, currency!, venue!, notional, rate);
+    }
+
+    private static string? Raw(RawRecord record, int index) => record[index]?.Text;
+
+    private static string Name(int index) => TransactionFields.All[index];
+
+    private static RawField? Required(RawRecord record, int index, List<ValidationFailure> failures)
+    {
+        var field = record[index];
+        if (field is null)
+        {
+            failures.Add(new(Name(index), null, "a value (the field is required and missing)"));
+            return null;
+        }
+
+        if (field.Value.Kind == RawKind.Null || (field.Value.Kind == RawKind.String && field.Value.Text.Length == 0))
+        {
+            failures.Add(new(Name(index), field.Value.Kind == RawKind.Null ? "null" : string.Empty, "a value (the field is required and empty)"));
+            return null;
+        }
+
+        return field;
+    }
+
+    private static string? Text(RawRecord record, int index, List<ValidationFailure> failures)
+    {
+        if (Required(record, index, failures) is not { } field)
+        {
+            return null;
+        }
+
+        if (field.Kind != RawKind.String)
+        {
+            failures.Add(new(Name(index), field.Text, $"a string, found a JSON {field.Kind.ToString().ToLowerInvariant()}"));
+            return null;
+        }
+
+        return field.Text;
+    }
+
+    private static string? OneOf(RawRecord record, int index, IReadOnlyList<string> allowed, List<ValidationFailure> failures)
+    {
+        var text = Text(record, index, failures);
+        if (text is not null && !allowed.Contains(text, StringComparer.Ordinal))
+        {
+            failures.Add(new(Name(index), text, $"one of {string.Join(", ", allowed)}"));
+            return null;
+        }
+
+        return text;
+    }
+
+    private static int? Integer(RawRecord record, int index, List<ValidationFailure> failures)
+    {
+        if (Required(record, index, failures) is not { } field)
+        {
+            return null;
+        }
+
+        if (field.Kind is RawKind.Number or RawKind.String
+            && field.Text.Length is > 0 and <= 10
+            && field.Text.All(char.IsAsciiDigit)
+            && int.TryParse(field.Text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
+            && value >= 1)
+        {
+            return value;
+        }
+
+        failures.Add(new(Name(index), field.Text, "an integer ≥ 1 (JSON number or digit string)"));
+        return null;
+    }
+
+    private static decimal? PositiveDecimal(RawRecord record, int index, List<ValidationFailure> failures)
+    {
+        if (Required(record, index, failures) is not { } field)
+        {
+            return null;
+        }
+
+        if (field.Kind is not (RawKind.Number or RawKind.String))
+        {
+            failures.Add(new(Name(index), field.Text, "a decimal > 0 as a JSON number or numeric string"));
+            return null;
+        }
+
+        if (!ExactDecimal.TryParse(field.Text, out var value, out var problem))
+        {
+            failures.Add(new(Name(index), field.Text, problem!));
+            return null;
+        }
+
+        if (value <= 0)
+        {
+            failures.Add(new(Name(index), field.Text, "a decimal > 0"));
+            return null;
+        }
+
+        return value;
+    }
+
+    private static DateOnly? Date(RawRecord record, int index, List<ValidationFailure> failures)
+    {
+        var text = Text(record, index, failures);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+        {
+            return date;
+        }
+
+        failures.Add(new(Name(index), text, "an ISO date yyyy-MM-dd"));
+        return null;
+    }
+
+    private static readonly string[] TimestampFormats =
+    [
+        "yyyy-MM-dd'T'HH:mm:ssK",
+        "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFK",
+        "yyyy-MM-dd'T'HH:mmK",
+    ];
+
+    private static DateTimeOffset? Timestamp(RawRecord record, int index, List<ValidationFailure> failures)
+    {
+        var text = Text(record, index, failures);
+        if (text is null)
+        {
+            return null;
+        }
+
+        var hasOffset = text.EndsWith('Z')
+            || (text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':' && char.IsAsciiDigit(text[^1]));
+        if (hasOffset && DateTimeOffset.TryParseExact(text, TimestampFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var value))
+        {
+            return value;
+        }
+
+        failures.Add(new(Name(index), text, "an ISO-8601 timestamp with offset, e.g. 2026-11-20T14:03:11.123Z or 2026-11-20T15:03:11+01:00"));
+        return null;
+    }
+}

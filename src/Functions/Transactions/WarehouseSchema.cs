@@ -1,0 +1,144 @@
+using Pipeline.Providers.Abstractions;
+
+namespace Pipeline.Functions.Transactions;
+
+/// <summary>
+/// The warehouse forms of an enriched transaction. All keyed by transaction_id with the version
+/// column "version" (highest version wins whatever the arrival order), except
+/// transaction_versions, the audit of every (transaction_id, version) loaded, which reconciliation counts.
+/// </summary>
+public static class WarehouseSchema
+{
+    private static ColumnDefinition Text(string name) => new(name, ColumnType.Text);
+
+    private static ColumnDefinition Int(string name) => new(name, ColumnType.Integer);
+
+    private static ColumnDefinition Dec(string name) => new(name, ColumnType.Decimal);
+
+    private static ColumnDefinition Bool(string name) => new(name, ColumnType.Boolean);
+
+    private static ColumnDefinition Date(string name) => new(name, ColumnType.Date);
+
+    private static ColumnDefinition Time(string name) => new(name, ColumnType.Timestamp);
+
+    public static TableDefinition Transactions { get; } = new(
+        "transactions",
+        [
+            Text("transaction_id"), Int("version"), Text("status"), Bool("cancelled"), Date("trade_date"), Time("executed_at"),
+            Text("account_id"), Text("trader_id"), Text("counterparty_lei"), Text("counterparty_name"), Text("counterparty_country"),
+            Text("isin"), Text("asset_class"), Text("side"), Dec("quantity"), Dec("price"), Text("currency"), Text("venue_mic"),
+            Dec("notional"), Dec("fx_rate_usd"), Dec("notional_usd"), Date("settlement_date"),
+            Bool("flag_large_notional"), Bool("flag_watchlist_country"), Bool("flag_unknown_counterparty"), Text("risk_flags"),
+            Bool("reportable"), Text("reportable_reason"), Text("dedup_id"), Text("group_id"),
+            Text("source_key"), Text("source_etag"), Int("record_number"), Time("ingested_at"), Text("pipeline_version"),
+        ],
+        ["transaction_id"],
+        "version");
+
+    public static TableDefinition Confirmations { get; } = new(
+        "confirmations",
+        [
+            Text("transaction_id"), Int("version"), Text("confirmation_status"), Text("counterparty_lei"), Text("counterparty_name"),
+            Text("counterparty_country"), Text("side"), Text("isin"), Text("asset_class"), Dec("quantity"), Dec("price"),
+            Text("currency"), Dec("notional"), Date("trade_date"), Time("executed_at"), Date("settlement_date"), Text("venue_mic"),
+        ],
+        ["transaction_id"],
+        "version");
+
+    public static TableDefinition RegulatoryReports { get; } = new(
+        "regulatory_reports",
+        [
+            Text("transaction_id"), Int("version"), Text("report_action"), Text("reportable_reason"), Time("executed_at"),
+            Date("trade_date"), Text("isin"), Text("venue_mic"), Text("side"), Dec("quantity"), Dec("price"), Text("currency"),
+            Dec("notional"), Dec("notional_usd"), Text("counterparty_lei"), Text("counterparty_country"), Text("account_id"),
+        ],
+        ["transaction_id"],
+        "version");
+
+    public static TableDefinition TransactionVersions { get; } = new(
+        "transaction_versions",
+        [
+            Text("transaction_id"), Int("version"), Text("status"), Text("dedup_id"), Text("source_key"), Text("source_etag"),
+            Int("record_number"),
+        ],
+        ["transaction_id", "version"]);
+
+    public static IReadOnlyList<TableDefinition> All { get; } = [Transactions, Confirmations, RegulatoryReports, TransactionVersions];
+
+    public static object?[] TransactionRow(EnrichedTransaction t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        return
+        [
+            t.TransactionId, (long)t.Version, t.Status, t.Cancelled, t.TradeDate, t.ExecutedAt,
+            t.AccountId, t.TraderId, t.CounterpartyLei, t.CounterpartyName, t.CounterpartyCountry,
+            t.Isin, t.AssetClass, t.Side, t.Quantity, t.Price, t.Currency, t.VenueMic,
+            t.Notional, t.FxRateUsd, t.NotionalUsd, t.SettlementDate,
+            t.FlagLargeNotional, t.FlagWatchlistCountry, t.FlagUnknownCounterparty, t.RiskFlags,
+            t.Reportable, t.ReportableReason, t.DedupId, t.GroupId,
+            t.SourceKey, t.SourceEtag, t.RecordNumber, t.IngestedAt, t.PipelineVersion,
+        ];
+    }
+
+    public static object?[] ConfirmationRow(EnrichedTransaction t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        return
+        [
+            t.TransactionId, (long)t.Version, t.Cancelled ? "CANCELLED" : t.Version > 1 ? "AMENDED" : "CONFIRMED",
+            t.CounterpartyLei, t.CounterpartyName, t.CounterpartyCountry, t.Side, t.Isin, t.AssetClass, t.Quantity, t.Price,
+            t.Currency, t.Notional, t.TradeDate, t.ExecutedAt, t.SettlementDate, t.VenueMic,
+        ];
+    }
+
+    /// <summary>Report actions follow the MiFIR/EMIR vocabulary: NEWT, MODI, CANC.</summary>
+    public static object?[] RegulatoryRow(EnrichedTransaction t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        var action = t.Status switch
+        {
+            "CANCEL" => "CANC",
+            "AMEND" => "MODI",
+            _ => "NEWT",
+        };
+        return
+        [
+            t.TransactionId, (long)t.Version, action, t.ReportableReason, t.ExecutedAt, t.TradeDate, t.Isin, t.VenueMic, t.Side,
+            t.Quantity, t.Price, t.Currency, t.Notional, t.NotionalUsd, t.CounterpartyLei, t.CounterpartyCountry, t.AccountId,
+        ];
+    }
+
+    public static object?[] VersionRow(EnrichedTransaction t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        return [t.TransactionId, (long)t.Version, t.Status, t.DedupId, t.SourceKey, t.SourceEtag, t.RecordNumber];
+    }
+
+    /// <summary>The four merge batches for a set of enriched records (regulatory_reports: reportable only).</summary>
+    public static IReadOnlyList<MergeBatch> Batches(IEnumerable<EnrichedTransaction> records)
+    {
+        var transactions = new List<object?[]>();
+        var confirmations = new List<object?[]>();
+        var reports = new List<object?[]>();
+        var versions = new List<object?[]>();
+        foreach (var t in records)
+        {
+            transactions.Add(TransactionRow(t));
+            confirmations.Add(ConfirmationRow(t));
+            if (t.Reportable)
+            {
+                reports.Add(RegulatoryRow(t));
+            }
+
+            versions.Add(VersionRow(t));
+        }
+
+        return
+        [
+            new MergeBatch(Transactions, transactions),
+            new MergeBatch(Confirmations, confirmations),
+            new MergeBatch(RegulatoryReports, reports),
+            new MergeBatch(TransactionVersions, versions),
+        ];
+    }
+}

@@ -1,0 +1,205 @@
+using System.IO.Compression;
+using System.Text;
+using Pipeline.Functions.Transactions;
+using Pipeline.Functions.Transactions.Reading;
+
+namespace Pipeline.Functions.Tests.Domain;
+
+public sealed class TransactionFileReaderTests
+{
+    private static readonly string One = TestData.Valid().ToJsonString();
+
+    private static byte[] Gzip(string text)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest))
+        {
+            gzip.Write(Encoding.UTF8.GetBytes(text));
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static string Csv(params string[] rows) =>
+        string.Join(",", TransactionFields.All) + "\n" + string.Join("\n", rows) + "\n";
+
+    private const string CsvRow = "TX-1,1,NEW,2026-11-20,2026-11-20T14:03:11Z,ACC-1,t-1,5493001KJTIIGC8Y1R12,US0378331005,EQUITY,BUY,100,189.23,USD,XNAS";
+
+    [Theory]
+    [InlineData("a.json", TransactionFileFormat.JsonObjects)]
+    [InlineData("a.ndjson", TransactionFileFormat.Ndjson)]
+    [InlineData("a.jsonl", TransactionFileFormat.Ndjson)]
+    [InlineData("a.txt", TransactionFileFormat.Ndjson)]
+    public async Task OpenAsync_ObjectContent_FormatByExtensionThenSniffing(string name, TransactionFileFormat format)
+    {
+        var reader = await TestData.OpenAsync(name, TestData.Opener(One + "\n" + One));
+        Assert.Equal(format, reader.Format);
+        var records = await TestData.ReadAllAsync(name, Encoding.UTF8.GetBytes(One + "\n" + One));
+        Assert.Equal([1L, 2L], records.Select(r => r.RecordNumber));
+        Assert.Equal("TX-2026-000001", records[1][0]!.Value.Text);
+    }
+
+    [Fact]
+    public async Task ReadAsync_JsonArray_RecordsInOrderWithLines()
+    {
+        var text = "[\n" + One + ",\n  " + One.Replace("TX-2026-000001", "TX-2", StringComparison.Ordinal) + "\n]\n";
+        var records = await TestData.ReadAllAsync("a.json", Encoding.UTF8.GetBytes(text));
+        Assert.Equal(2, records.Count);
+        Assert.Equal(2, records[0].Line);
+        Assert.Equal(3, records[1].Line);
+        Assert.Equal("TX-2", records[1][0]!.Value.Text);
+        Assert.Equal(One, records[0].Original());
+    }
+
+    [Fact]
+    public async Task ReadAsync_PrettyPrintedSingleObject_OneRecord()
+    {
+        var text = TestData.Valid().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        var records = await TestData.ReadAllAsync("one.json", Encoding.UTF8.GetBytes(text));
+        Assert.Null(Assert.Single(records).Malformed);
+    }
+
+    [Fact]
+    public async Task ReadAsync_EmptyArray_NoRecords() =>
+        Assert.Empty(await TestData.ReadAllAsync("a.json", "[ ]"u8.ToArray()));
+
+    [Theory]
+    [InlineData("a.json.gz")]
+    [InlineData("a.ndjson.gz")]
+    [InlineData("a.gz")]
+    public async Task ReadAsync_Gzip_Decompressed(string name)
+    {
+        var records = await TestData.ReadAllAsync(name, Gzip(name.Contains("ndjson", StringComparison.Ordinal) || name == "a.gz" ? One + "\n" + One : "[" + One + "," + One + "]"));
+        Assert.Equal(2, records.Count);
+    }
+
+    [Fact]
+    public async Task ReadAsync_CsvGzip_Decompressed()
+    {
+        var records = await TestData.ReadAllAsync("a.csv.gz", Gzip(Csv(CsvRow, CsvRow)));
+        Assert.Equal(2, records.Count);
+        Assert.All(records, r => Assert.Equal(RawKind.String, r[11]!.Value.Kind));
+    }
+
+    [Fact]
+    public async Task ReadAsync_Csv_FieldsByHeaderAndOriginalAsJson()
+    {
+        var records = await TestData.ReadAllAsync("a.csv", Encoding.UTF8.GetBytes(Csv(CsvRow, "\"TX,2\"" + CsvRow[4..])));
+        Assert.Equal(2, records.Count);
+        Assert.Equal("TX,2", records[1][0]!.Value.Text);
+        Assert.Equal(3, records[1].Line);
+        Assert.Contains("\"transaction_id\":\"TX-1\"", records[0].Original(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadAsync_CsvRowWithTooFewFields_MalformedRecordWithLine()
+    {
+        var records = await TestData.ReadAllAsync("a.csv", Encoding.UTF8.GetBytes(Csv(CsvRow, "TX-2,1,NEW")));
+        Assert.Null(records[0].Malformed);
+        Assert.Equal("line 3: the row has 3 fields, the header has 15", records[1].Malformed);
+    }
+
+    [Fact]
+    public async Task ReadAsync_NdjsonBrokenLine_OnlyThatRecordMalformed()
+    {
+        var text = One + "\n{\"transaction_id\": \n\n" + One + "\n";
+        var records = await TestData.ReadAllAsync("a.ndjson", Encoding.UTF8.GetBytes(text));
+        Assert.Equal(3, records.Count);
+        Assert.Null(records[0].Malformed);
+        Assert.StartsWith("line 2: malformed JSON", records[1].Malformed, StringComparison.Ordinal);
+        Assert.Equal(4, records[2].Line);
+        Assert.Equal(3, records[2].RecordNumber);
+    }
+
+    [Fact]
+    public async Task ReadAsync_NdjsonNotAnObject_Malformed()
+    {
+        var records = await TestData.ReadAllAsync("a.ndjson", "[1,2]\n"u8.ToArray());
+        Assert.Equal("line 1: expected a JSON object, found an array", Assert.Single(records).Malformed);
+    }
+
+    [Fact]
+    public async Task OpenAsync_TruncatedArray_UnreadableWithPosition()
+    {
+        var text = "[\n" + One + ",\n" + One[..40];
+        var ex = await Assert.ThrowsAsync<UnreadableFileException>(() => TestData.OpenAsync("a.json", TestData.Opener(text)));
+        Assert.Equal(3, ex.Line);
+        Assert.Contains("unexpected end of file", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenAsync_SyntaxErrorMidArray_UnreadableWithLineAndByte()
+    {
+        var text = "[\n" + One + ",\n{\"transaction_id\": tx}\n]";
+        var ex = await Assert.ThrowsAsync<UnreadableFileException>(() => TestData.OpenAsync("a.json", TestData.Opener(text)));
+        Assert.Equal(3, ex.Line);
+        // Line 3 starts after "[\n" + record + ",\n"; the reader stops at 'x', the first byte that cannot continue 't...'.
+        Assert.Equal(2 + One.Length + 2 + 20, ex.BytePosition);
+    }
+
+    [Fact]
+    public async Task OpenAsync_MissingCommaInArray_Unreadable()
+    {
+        var ex = await Assert.ThrowsAsync<UnreadableFileException>(() => TestData.OpenAsync("a.json", TestData.Opener("[" + One + " " + One + "]")));
+        Assert.Contains("expected ',' or ']'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("a.json", "", "empty")]
+    [InlineData("a.json", "  \n", "empty")]
+    [InlineData("a.json", "hello", "must start with '[' or '{'")]
+    [InlineData("a.bin", "hello", "unrecognised format")]
+    [InlineData("a.ndjson.gz", "plain text", "not gzip")]
+    [InlineData("a.json", "[1] x", "after the end of the array")]
+    public async Task OpenAsync_NotTransactions_Unreadable(string name, string text, string reason)
+    {
+        var ex = await Assert.ThrowsAsync<UnreadableFileException>(() => TestData.OpenAsync(name, TestData.Opener(text)));
+        Assert.Contains(reason, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenAsync_CorruptGzip_Unreadable()
+    {
+        var bytes = Gzip(string.Concat(Enumerable.Repeat(One + "\n", 200)));
+        for (var i = bytes.Length / 3; i < bytes.Length / 2; i++)
+        {
+            bytes[i] ^= 0x5A;
+        }
+
+        var ex = await Assert.ThrowsAsync<UnreadableFileException>(() => TestData.OpenAsync("a.ndjson.gz", TestData.Opener(bytes)));
+        Assert.Contains("gzip", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadAsync_CsvHeaderLacksColumns_Unreadable()
+    {
+        var reader = await TestData.OpenAsync("a.csv", TestData.Opener("transaction_id,version\nTX-1,1\n"));
+        var ex = await Assert.ThrowsAsync<UnreadableFileException>(async () =>
+        {
+            await foreach (var _ in reader.ReadAsync(TestContext.Current.CancellationToken))
+            {
+            }
+        });
+        Assert.Contains("lacks the columns status", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReadAsync_ManyRecordsAcrossBufferBoundaries_AllReadInOrder()
+    {
+        var builder = new StringBuilder("[");
+        for (var i = 1; i <= 3000; i++)
+        {
+            builder.Append(i > 1 ? ",\n" : "\n").Append(One.Replace("TX-2026-000001", "TX-" + i, StringComparison.Ordinal));
+        }
+
+        builder.Append("\n]");
+        var bytes = Encoding.UTF8.GetBytes(builder.ToString());
+        foreach (var (name, content) in new[] { ("a.json", bytes), ("a.ndjson", Encoding.UTF8.GetBytes(builder.ToString()[2..^2].Replace(",\n", "\n", StringComparison.Ordinal))) })
+        {
+            var records = await TestData.ReadAllAsync(name, content);
+            Assert.Equal(3000, records.Count);
+            Assert.Equal("TX-2999", records[2998][0]!.Value.Text);
+            Assert.Equal(3000, records[2999].Line - (name == "a.json" ? 1 : 0));
+        }
+    }
+}
