@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
+using Microsoft.Extensions.Options;
 using Pipeline.Host.Internal;
 
 namespace Pipeline.Host;
@@ -121,6 +122,16 @@ public sealed class FunctionsHostBuilder
         });
 
         var services = Services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
+        try
+        {
+            // Options registered with ValidateOnStart (providers' settings) are checked here, before anything runs.
+            services.GetService<IStartupValidator>()?.Validate();
+        }
+        catch (OptionsValidationException ex)
+        {
+            services.Dispose();
+            throw new HostConfigurationException($"Invalid settings: {string.Join(" ", ex.Failures)}", ex);
+        }
         return new FunctionsHost(services, Configuration, settings, resolved, Options, provider, timeZone);
     }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Providers.Embedded;
 
 namespace Pipeline.Host;
 
@@ -41,7 +42,7 @@ public static class ProviderComposition
         switch (GetProvider(configuration))
         {
             case Embedded:
-                // TODO(host): services.AddEmbeddedProviders(configuration) once the embedded providers land.
+                services.AddEmbeddedProviders(configuration);
                 break;
 
             // The AWS providers go here: case "Aws": services.AddAwsProviders(configuration); then the

@@ -19,6 +19,9 @@ public sealed class TestFunctionsHostOptions
 
     public IReadOnlyList<Assembly> FunctionAssemblies { get; init; } = [];
 
+    /// <summary>Classes whose <c>[Function]</c> methods are added (besides <see cref="FunctionAssemblies"/>).</summary>
+    public IReadOnlyList<Type> FunctionTypes { get; init; } = [];
+
     /// <summary>Runs only these functions; null = all.</summary>
     public IReadOnlyList<string>? Functions { get; init; }
 
@@ -95,6 +98,13 @@ public sealed class TestFunctionsHost : IAsyncDisposable
                 MinPollingInterval = TimeSpan.FromMilliseconds(20),
                 IdleQuietPeriod = TimeSpan.FromMilliseconds(200),
             });
+            foreach (var type in options.FunctionTypes)
+            {
+#pragma warning disable IL2072 // Test helper: function types come from the test assembly, which is not trimmed.
+                builder.Functions.AddFromType(type);
+#pragma warning restore IL2072
+            }
+
             options.Configure?.Invoke(builder);
             return new TestFunctionsHost(builder.Build(), tempRoot, dataRoot);
         }

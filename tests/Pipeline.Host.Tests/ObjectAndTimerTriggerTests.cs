@@ -1,0 +1,147 @@
+using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Host.Testing;
+using Pipeline.Providers.Abstractions;
+
+namespace Pipeline.Host.Tests;
+
+public sealed class ObjectAndTimerTriggerTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static Task<TestFunctionsHost> StartAsync(Probe probe, params Type[] functions) =>
+        TestFunctionsHost.StartAsync(new TestFunctionsHostOptions
+        {
+            FunctionTypes = functions,
+            Settings = new Dictionary<string, string?> { ["Zones:Raw"] = "raw" },
+            Configure = b => b.Services.AddSingleton(probe),
+        }, Ct);
+
+    [Fact]
+    public async Task ObjectTrigger_Prefixes_DispatchOnlyMatchingFunctions()
+    {
+        var probe = new Probe();
+        await using var host = await StartAsync(probe, typeof(ZoneFunctions));
+
+        await host.PutObjectAsync("raw", "transactions/t1.json", "{}", Ct);
+        await host.PutObjectAsync("raw", "reference/r1.csv", "a,b", Ct);
+        await host.PutObjectAsync("raw", "misc/m1.txt", "x", Ct);
+        await host.PutObjectAsync("other", "transactions/t2.json", "{}", Ct);
+        await host.WaitUntilIdleAsync(cancellationToken: Ct);
+
+        Assert.Equal(
+            ["All:misc/m1.txt", "All:reference/r1.csv", "All:transactions/t1.json", "Reference:reference/r1.csv", "Transactions:transactions/t1.json"],
+            probe.Calls.Order(StringComparer.Ordinal).ToList());
+    }
+
+    [Fact]
+    public async Task ObjectTrigger_OneFunctionFails_EventIsDeliveredAgain()
+    {
+        var probe = new Probe();
+        await using var host = await StartAsync(probe, typeof(FlakyZoneFunctions));
+
+        await host.PutObjectAsync("raw", "in/a.json", "{}", Ct);
+        await host.WaitUntilIdleAsync(cancellationToken: Ct);
+
+        // The healthy function runs on both deliveries (at-least-once); the flaky one fails once, then succeeds.
+        Assert.Equal(["Flaky:in/a.json#1", "Flaky:in/a.json#2", "Healthy:in/a.json", "Healthy:in/a.json"], probe.Calls.Order(StringComparer.Ordinal).ToList());
+    }
+
+    [Fact]
+    public async Task TimerTrigger_RunOnStartup_RunsOnceAtStart()
+    {
+        var probe = new Probe();
+        await using var host = await StartAsync(probe, typeof(TimerFunctions));
+
+        await Probe.WaitForAsync(() => probe.Calls.Contains("startup"), TimeSpan.FromSeconds(20), "the RunOnStartup invocation");
+
+        Assert.Single(probe.Calls, c => c == "startup");
+    }
+
+    [Fact]
+    public async Task TimerTrigger_EverySecond_FiresOnSchedule()
+    {
+        var probe = new Probe();
+        await using var host = await StartAsync(probe, typeof(TickFunctions));
+
+        await Probe.WaitForAsync(() => probe.Calls.Count >= 2, TimeSpan.FromSeconds(20), "two ticks");
+
+        Assert.All(probe.Calls, c => Assert.EndsWith(":000", c, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task InvokeAsync_ObjectFunction_RunsWithoutListeners()
+    {
+        var probe = new Probe();
+        await using var host = await TestFunctionsHost.StartAsync(new TestFunctionsHostOptions
+        {
+            FunctionTypes = [typeof(ZoneFunctions)],
+            StartListeners = false,
+            Settings = new Dictionary<string, string?> { ["Zones:Raw"] = "raw" },
+            Configure = b => b.Services.AddSingleton(probe),
+        }, Ct);
+
+        await host.InvokeAsync("Transactions", new ObjectCreatedEvent("raw", "transactions/x.json", 2, "etag", null, DateTimeOffset.UtcNow), Ct);
+        var wrong = await Assert.ThrowsAsync<ArgumentException>(() => host.InvokeAsync("Transactions", "not an event", Ct));
+
+        Assert.Equal(["Transactions:transactions/x.json"], probe.Calls.ToList());
+        Assert.Contains("pass an ObjectCreatedEvent", wrong.Message, StringComparison.Ordinal);
+    }
+
+    public sealed class ZoneFunctions(Probe probe)
+    {
+        [Function("Transactions")]
+        public Task TransactionsAsync([ObjectTrigger("%Zones:Raw%", Prefix = "transactions/")] ObjectCreatedEvent e) => Record("Transactions", e);
+
+        [Function("Reference")]
+        public Task ReferenceAsync([ObjectTrigger("%Zones:Raw%", Prefix = "reference/")] ObjectCreatedEvent e) => Record("Reference", e);
+
+        [Function("All")]
+        public Task AllAsync([ObjectTrigger("raw")] ObjectCreatedEvent e) => Record("All", e);
+
+        private Task Record(string name, ObjectCreatedEvent e)
+        {
+            probe.Record($"{name}:{e.Key}");
+            return Task.CompletedTask;
+        }
+    }
+
+    public sealed class FlakyZoneFunctions(Probe probe)
+    {
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<Probe, int> Attempts = new();
+
+        [Function("Healthy")]
+        public Task HealthyAsync([ObjectTrigger("raw", Prefix = "in/")] ObjectCreatedEvent e)
+        {
+            probe.Record($"Healthy:{e.Key}");
+            return Task.CompletedTask;
+        }
+
+        [Function("Flaky")]
+        public Task FlakyAsync([ObjectTrigger("raw", Prefix = "in/")] ObjectCreatedEvent e, FunctionContext context)
+        {
+            var attempt = Attempts.AddOrUpdate(probe, 1, (_, n) => n + 1);
+            probe.Record($"Flaky:{e.Key}#{attempt}");
+            return attempt == 1 ? throw new InvalidOperationException("first attempt fails") : Task.CompletedTask;
+        }
+    }
+
+    public sealed class TimerFunctions(Probe probe)
+    {
+        [Function("Yearly")]
+        public Task RunAsync([TimerTrigger("0 0 0 1 1 *", RunOnStartup = true)] TimerInfo timer)
+        {
+            probe.Record(timer.IsStartupRun ? "startup" : "scheduled");
+            return Task.CompletedTask;
+        }
+    }
+
+    public sealed class TickFunctions(Probe probe)
+    {
+        [Function("Tick")]
+        public Task RunAsync([TimerTrigger("* * * * * *")] TimerInfo timer)
+        {
+            probe.Record($"{timer.ScheduledTime:HH:mm:ss}:{timer.ScheduledTime.Millisecond:000}");
+            return Task.CompletedTask;
+        }
+    }
+}

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Pipeline.Host.Tests;
+
+/// <summary>Runs the real sample app process (tests/Pipeline.Host.SampleApp) through its <c>start</c> command.</summary>
+public sealed class StartCommandTests
+{
+    [Fact]
+    public async Task Start_AllFunctions_PrintsFunctionListAndStopsOnSigterm()
+    {
+        var (exitCode, output) = await RunAsync([], stop: true, expectListening: true);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("Functions:", output, StringComparison.Ordinal);
+        Assert.Contains("  Ingest: objectTrigger (zone=raw, prefix=incoming/)", output, StringComparison.Ordinal);
+        Assert.Contains("  Work: queueTrigger (queue=sample-work)", output, StringComparison.Ordinal);
+        Assert.Contains("  Nightly: timerTrigger (schedule=0 0 2 * * *)", output, StringComparison.Ordinal);
+        Assert.Contains("Host stopped", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_FunctionsOption_RunsOnlyTheSubset()
+    {
+        var (exitCode, output) = await RunAsync(["--functions", "Work", "Nightly"], stop: true, expectListening: true);
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("  Work: queueTrigger (queue=sample-work)", output, StringComparison.Ordinal);
+        Assert.Contains("  Nightly: timerTrigger", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Ingest:", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Start_UnknownFunction_FailsWithMessage()
+    {
+        var (exitCode, output) = await RunAsync(["--functions", "Nope"], stop: false, expectListening: false);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Unknown function(s) in --functions: Nope", output, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunAsync(string[] extraArgs, bool stop, bool expectListening)
+    {
+        var appDir = Path.Combine(RepoRoot.Find(), "tests", "Pipeline.Host.SampleApp", "bin");
+        var dll = Directory.EnumerateFiles(appDir, "Pipeline.Host.SampleApp.dll", SearchOption.AllDirectories)
+            .OrderByDescending(File.GetLastWriteTimeUtc)
+            .FirstOrDefault();
+        if (dll is null)
+        {
+            var reason = $"The sample app is not built under {appDir}; build tests/Pipeline.Host.Tests first.";
+            if (Environment.GetEnvironmentVariable("CI") == "true")
+            {
+                Assert.Fail(reason);
+            }
+
+            Assert.Skip(reason);
+        }
+
+        var dataRoot = Directory.CreateTempSubdirectory("pipeline-sample-").FullName;
+        try
+        {
+            var start = new ProcessStartInfo("dotnet")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var arg in new[] { dll!, "start", "--data-root", dataRoot }.Concat(extraArgs))
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            using var process = Process.Start(start)!;
+            var output = new StringBuilder();
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            void OnLine(string? line)
+            {
+                if (line is null)
+                {
+                    return;
+                }
+
+                lock (output)
+                {
+                    output.AppendLine(line);
+                }
+
+                if (line.Contains("Host started", StringComparison.Ordinal))
+                {
+                    started.TrySetResult();
+                }
+            }
+
+            process.OutputDataReceived += (_, e) => OnLine(e.Data);
+            process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            try
+            {
+                if (expectListening)
+                {
+                    await started.Task.WaitAsync(timeout.Token);
+                }
+
+                if (stop)
+                {
+                    using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                    await kill.WaitForExitAsync(timeout.Token);
+                }
+
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException("The sample app did not start/stop in time. Output:\n" + output);
+            }
+
+            lock (output)
+            {
+                return (process.ExitCode, output.ToString());
+            }
+        }
+        finally
+        {
+            Directory.Delete(dataRoot, recursive: true);
+        }
+    }
+}
