@@ -1,0 +1,227 @@
+using System.Text;
+using System.Text.Json;
+using Pipeline.Functions.Functions;
+using Pipeline.Functions.Transactions;
+using Pipeline.Providers.Abstractions;
+
+namespace Pipeline.Functions;
+
+/// <summary>
+/// The state of a data root, reconciled: every valid (transaction_id, version) read from the raw zone
+/// (manifests) is in the warehouse (transaction_versions) or in the dead-letter queue; every invalid
+/// record is in quarantine. records = loaded + quarantined + dead_lettered, counting distinct
+/// transaction versions (an exact duplicate record counts once).
+/// </summary>
+public sealed record PipelineSummary
+{
+    public required int Objects { get; init; }
+
+    public required int UnreadableObjects { get; init; }
+
+    /// <summary>Records read, duplicates included.</summary>
+    public required long RecordsRead { get; init; }
+
+    /// <summary>Distinct valid transaction versions + quarantined records.</summary>
+    public required long Records { get; init; }
+
+    public required long Duplicates { get; init; }
+
+    public required long Loaded { get; init; }
+
+    public required long Quarantined { get; init; }
+
+    public required long DeadLettered { get; init; }
+
+    public required long Missing { get; init; }
+
+    public required bool Reconciled { get; init; }
+
+    public required IReadOnlyDictionary<string, long> Tables { get; init; }
+
+    /// <summary>Quarantine reasons by field ("(file)" for unreadable objects).</summary>
+    public required IReadOnlyDictionary<string, long> QuarantineByField { get; init; }
+
+    public required IReadOnlyList<string> QuarantineMessages { get; init; }
+
+    public required QueryResult FirstTransactions { get; init; }
+
+    public static async Task<PipelineSummary> ComputeAsync(
+        IObjectStore store,
+        IWarehouse warehouse,
+        IMessageQueue queue,
+        PipelineSettings settings,
+        string deadLetterQueue,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(warehouse);
+        ArgumentNullException.ThrowIfNull(queue);
+        ArgumentNullException.ThrowIfNull(settings);
+
+        var objects = 0;
+        var unreadable = 0;
+        long read = 0, valid = 0, quarantined = 0;
+        var consistent = true;
+        var validVersions = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var info in store.ListAsync(settings.PrepareZone, PipelineSettings.ManifestPrefix, cancellationToken))
+        {
+            if (!info.Key.EndsWith(".json", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            Manifest manifest;
+            await using (var stream = await store.OpenReadAsync(settings.PrepareZone, info.Key, cancellationToken))
+            {
+                manifest = await JsonSerializer.DeserializeAsync(stream, ManifestJsonContext.Default.Manifest, cancellationToken)
+                    ?? throw new InvalidDataException($"Manifest {info.Key} is empty.");
+            }
+
+            objects++;
+            unreadable += manifest.Unreadable is null ? 0 : 1;
+            read += manifest.Records;
+            valid += manifest.Valid;
+            quarantined += manifest.Quarantined;
+            consistent &= manifest.Records == manifest.Valid + manifest.Quarantined;
+            var versionsKey = Manifest.VersionsKeyFor(manifest.SourceKey, manifest.SourceEtag);
+            await using var versions = await store.OpenReadAsync(settings.PrepareZone, versionsKey, cancellationToken);
+            using var lines = new StreamReader(versions, Encoding.UTF8);
+            long listed = 0;
+            while (await lines.ReadLineAsync(cancellationToken) is { } line)
+            {
+                if (line.Length > 0)
+                {
+                    validVersions.Add(line);
+                    listed++;
+                }
+            }
+
+            consistent &= listed == manifest.Valid;
+        }
+
+        var tables = new Dictionary<string, long>(StringComparer.Ordinal);
+        var loadedVersions = new HashSet<string>(StringComparer.Ordinal);
+        QueryResult first = new([], []);
+        if (await TablesExistAsync(warehouse, cancellationToken))
+        {
+            foreach (var table in WarehouseSchema.All)
+            {
+                var count = await warehouse.QueryAsync($"SELECT COUNT(*) FROM {table.Name}", null, cancellationToken);
+                tables[table.Name] = Convert.ToInt64(count.Rows[0][0], System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            var loaded = await warehouse.QueryAsync("SELECT transaction_id, version FROM transaction_versions", null, cancellationToken);
+            foreach (var row in loaded.Rows)
+            {
+                loadedVersions.Add($"{row[0]}\u001f{Convert.ToInt64(row[1], System.Globalization.CultureInfo.InvariantCulture)}");
+            }
+
+            first = await warehouse.QueryAsync(
+                "SELECT transaction_id, version, status, account_id, side, quantity, price, currency, notional_usd, settlement_date, counterparty_name, risk_flags, reportable FROM transactions ORDER BY transaction_id LIMIT 10",
+                null,
+                cancellationToken);
+        }
+
+        var deadLettered = await DeadLetteredVersionsAsync(queue, deadLetterQueue, cancellationToken);
+        deadLettered.ExceptWith(loadedVersions);
+
+        var missing = validVersions.Count(v => !loadedVersions.Contains(v) && !deadLettered.Contains(v));
+        var unexpected = loadedVersions.Count(v => !validVersions.Contains(v));
+
+        var byField = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var messages = new List<string>();
+        await foreach (var info in store.ListAsync(settings.QuarantineZone, PipelineSettings.RawPrefix, cancellationToken))
+        {
+            await using var stream = await store.OpenReadAsync(settings.QuarantineZone, info.Key, cancellationToken);
+            using var entry = await JsonDocument.ParseAsync(stream, default, cancellationToken);
+            foreach (var reason in entry.RootElement.GetProperty("reasons").EnumerateArray())
+            {
+                var field = reason.GetProperty("field").GetString() ?? "?";
+                byField[field] = byField.GetValueOrDefault(field) + 1;
+                if (messages.Count < 200)
+                {
+                    messages.Add(reason.GetProperty("message").GetString() ?? string.Empty);
+                }
+            }
+        }
+
+        var records = validVersions.Count + quarantined;
+        return new PipelineSummary
+        {
+            Objects = objects,
+            UnreadableObjects = unreadable,
+            RecordsRead = read,
+            Records = records,
+            Duplicates = valid - validVersions.Count,
+            Loaded = loadedVersions.Count,
+            Quarantined = quarantined,
+            DeadLettered = deadLettered.Count,
+            Missing = missing,
+            Reconciled = consistent && missing == 0 && unexpected == 0 && records == loadedVersions.Count + quarantined + deadLettered.Count,
+            Tables = tables,
+            QuarantineByField = byField,
+            QuarantineMessages = messages,
+            FirstTransactions = first,
+        };
+    }
+
+    private static async Task<bool> TablesExistAsync(IWarehouse warehouse, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await warehouse.QueryAsync("SELECT COUNT(*) FROM transaction_versions", null, cancellationToken);
+            return true;
+        }
+        catch (WarehouseQueryException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Versions inside dead-lettered messages; the messages are peeked and released, not removed.</summary>
+    private static async Task<HashSet<string>> DeadLetteredVersionsAsync(IMessageQueue queue, string deadLetterQueue, CancellationToken cancellationToken)
+    {
+        var versions = new HashSet<string>(StringComparer.Ordinal);
+        var handles = new List<string>();
+        try
+        {
+            while (true)
+            {
+                var batch = await queue.ReceiveAsync(deadLetterQueue, new ReceiveOptions { VisibilityTimeout = TimeSpan.FromMinutes(2) }, cancellationToken);
+                if (batch.Count == 0)
+                {
+                    break;
+                }
+
+                foreach (var message in batch)
+                {
+                    handles.Add(message.ReceiptHandle);
+                    try
+                    {
+                        var body = JsonSerializer.Deserialize(message.Body, TransactionJsonContext.Default.EnrichedBatchMessage);
+                        foreach (var record in body?.Records ?? [])
+                        {
+                            versions.Add($"{record.TransactionId}\u001f{record.Version}");
+                        }
+                    }
+                    catch (JsonException)
+                    {
+                        versions.Add("(unreadable message) " + message.MessageId);
+                    }
+                }
+            }
+        }
+        catch (QueueNotFoundException)
+        {
+            return versions;
+        }
+
+        for (var i = 0; i < handles.Count; i += QueueLimits.MaxBatchSize)
+        {
+            var chunk = handles.Skip(i).Take(QueueLimits.MaxBatchSize).Select(h => new VisibilityChange(h, TimeSpan.Zero)).ToList();
+            await queue.ChangeVisibilityBatchAsync(deadLetterQueue, chunk, cancellationToken);
+        }
+
+        return versions;
+    }
+}

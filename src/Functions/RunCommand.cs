@@ -1,0 +1,223 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Functions.Functions;
+using Pipeline.Functions.Transactions;
+using Pipeline.Host;
+using Pipeline.Providers.Abstractions;
+
+namespace Pipeline.Functions;
+
+/// <summary>The main job: upload files and reference data, run the functions until idle, print a reconciled summary.</summary>
+public static class RunCommand
+{
+    /// <summary>Uploads (unless the same content is already there), runs, summarises. Exit code 0 only when reconciled.</summary>
+    public static async Task<int> RunAsync(IReadOnlyList<string> paths, bool json, string? dataRoot, string? contentRootOption, TextWriter output, TextWriter error, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        string contentRoot;
+        try
+        {
+            contentRoot = PipelineApp.FindContentRoot(contentRootOption);
+        }
+        catch (DirectoryNotFoundException ex)
+        {
+            await error.WriteLineAsync(ex.Message);
+            return 2;
+        }
+
+        var files = new List<(string Path, string Key)>();
+        var inputs = paths.Count > 0 ? paths : [Path.Combine(contentRoot, "local", "samples")];
+        foreach (var input in inputs)
+        {
+            if (Directory.Exists(input))
+            {
+                foreach (var file in Directory.GetFiles(input, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+                {
+                    files.Add((file, PipelineSettings.RawPrefix + Path.GetRelativePath(input, file).Replace('\\', '/')));
+                }
+            }
+            else if (File.Exists(input))
+            {
+                files.Add((input, PipelineSettings.RawPrefix + Path.GetFileName(input)));
+            }
+            else
+            {
+                await error.WriteLineAsync($"'{input}' is neither a file nor a folder; pass transaction files or folders (default: {Path.Combine(contentRoot, "local", "samples")}).");
+                return 2;
+            }
+        }
+
+        var builder = FunctionsHost.CreateBuilder(PipelineApp.Options(contentRoot, dataRoot, consoleLogging: false));
+        PipelineApp.Configure(builder);
+        await using var host = builder.Build();
+        var store = host.Services.GetRequiredService<IObjectStore>();
+        var settings = host.Services.GetRequiredService<PipelineSettings>();
+
+        foreach (var key in ReferenceData.Keys)
+        {
+            await UploadIfChangedAsync(store, settings.ReferenceZone, key, Path.Combine(contentRoot, "local", "reference", key), cancellationToken);
+        }
+
+        var uploaded = 0;
+        foreach (var (path, key) in files)
+        {
+            uploaded += await UploadIfChangedAsync(store, settings.RawZone, key, path, cancellationToken) ? 1 : 0;
+        }
+
+        await host.Services.GetRequiredService<WarehouseTables>().EnsureAsync(cancellationToken);
+        await host.StartAsync(cancellationToken);
+        try
+        {
+            await host.WaitUntilIdleAsync(timeout, cancellationToken);
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+
+        var summary = await PipelineSummary.ComputeAsync(
+            store,
+            host.Services.GetRequiredService<IWarehouse>(),
+            host.Services.GetRequiredService<IMessageQueue>(),
+            settings,
+            host.DeadLetterQueueFor(settings.EnrichedQueue),
+            cancellationToken);
+
+        if (json)
+        {
+            await output.WriteLineAsync(ToJson(summary, files.Count, uploaded));
+        }
+        else
+        {
+            await WriteTextAsync(output, summary, files.Count, uploaded);
+        }
+
+        return summary.Reconciled ? 0 : 1;
+    }
+
+    /// <summary>Puts the file unless the object already holds the same bytes (ETag = MD5 on the embedded store); true when uploaded.</summary>
+    public static async Task<bool> UploadIfChangedAsync(IObjectStore store, string zone, string key, string path, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        string md5;
+        await using (var file = File.OpenRead(path))
+        {
+            md5 = Convert.ToHexStringLower(await MD5.HashDataAsync(file, cancellationToken));
+        }
+
+        var existing = await store.HeadAsync(zone, key, cancellationToken);
+        if (existing is not null && (existing.ETag.Trim('"') == md5 || existing.Metadata.GetValueOrDefault("content-md5") == md5))
+        {
+            return false;
+        }
+
+        await using var content = File.OpenRead(path);
+        await store.PutAsync(zone, key, content, new PutOptions { Metadata = new Dictionary<string, string> { ["content-md5"] = md5 } }, cancellationToken);
+        return true;
+    }
+
+    public static string ToJson(PipelineSummary summary, int given, int uploaded)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("objects", summary.Objects);
+            w.WriteNumber("unreadable_objects", summary.UnreadableObjects);
+            w.WriteNumber("files_given", given);
+            w.WriteNumber("files_uploaded", uploaded);
+            w.WriteNumber("records_read", summary.RecordsRead);
+            w.WriteNumber("records", summary.Records);
+            w.WriteNumber("duplicates", summary.Duplicates);
+            w.WriteNumber("loaded", summary.Loaded);
+            w.WriteNumber("quarantined", summary.Quarantined);
+            w.WriteNumber("dead_lettered", summary.DeadLettered);
+            w.WriteNumber("missing", summary.Missing);
+            w.WriteBoolean("reconciled", summary.Reconciled);
+            w.WriteStartObject("tables");
+            foreach (var (table, count) in summary.Tables)
+            {
+                w.WriteNumber(table, count);
+            }
+
+            w.WriteEndObject();
+            w.WriteStartObject("quarantine_by_field");
+            foreach (var (field, count) in summary.QuarantineByField)
+            {
+                w.WriteNumber(field, count);
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static async Task WriteTextAsync(TextWriter o, PipelineSummary s, int given, int uploaded)
+    {
+        await o.WriteLineAsync($"Pipeline run: {given} file(s) given, {uploaded} uploaded (unchanged files are not re-processed).");
+        await o.WriteLineAsync();
+        await o.WriteLineAsync($"  objects               {s.Objects,8}   ({s.UnreadableObjects} unreadable, quarantined whole)");
+        await o.WriteLineAsync($"  records read          {s.RecordsRead,8}   ({s.Duplicates} exact duplicate versions)");
+        await o.WriteLineAsync($"  records (distinct)    {s.Records,8}");
+        await o.WriteLineAsync($"  loaded                {s.Loaded,8}");
+        await o.WriteLineAsync($"  quarantined           {s.Quarantined,8}");
+        await o.WriteLineAsync($"  dead-lettered         {s.DeadLettered,8}");
+        await o.WriteLineAsync($"  reconciled            {(s.Reconciled ? "yes" : "NO"),8}   (records = loaded + quarantined + dead-lettered{(s.Missing > 0 ? $"; {s.Missing} missing" : string.Empty)})");
+        await o.WriteLineAsync();
+        await o.WriteLineAsync("Warehouse tables:");
+        foreach (var (table, count) in s.Tables)
+        {
+            await o.WriteLineAsync($"  {table,-22}{count,8} rows");
+        }
+
+        await o.WriteLineAsync();
+        await o.WriteLineAsync("Quarantine reasons by field:");
+        foreach (var (field, count) in s.QuarantineByField)
+        {
+            await o.WriteLineAsync($"  {field,-22}{count,8}");
+        }
+
+        foreach (var message in s.QuarantineMessages.Take(40))
+        {
+            await o.WriteLineAsync($"  - {message}");
+        }
+
+        await o.WriteLineAsync();
+        await o.WriteLineAsync("First rows of transactions:");
+        await WriteTableAsync(o, s.FirstTransactions);
+        await o.WriteLineAsync();
+        await o.WriteLineAsync("Query more: dotnet run --project src/Functions -- query \"SELECT * FROM regulatory_reports\"");
+    }
+
+    public static async Task WriteTableAsync(TextWriter o, QueryResult result)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        ArgumentNullException.ThrowIfNull(result);
+        var cells = result.Rows.Select(r => r.Select(Format).ToArray()).ToList();
+        var widths = result.Columns.Select((c, i) => Math.Min(40, Math.Max(c.Length, cells.Count == 0 ? 0 : cells.Max(r => r[i].Length)))).ToArray();
+        await o.WriteLineAsync("  " + string.Join("  ", result.Columns.Select((c, i) => c.PadRight(widths[i]))));
+        await o.WriteLineAsync("  " + string.Join("  ", widths.Select(w => new string('-', w))));
+        foreach (var row in cells)
+        {
+            await o.WriteLineAsync("  " + string.Join("  ", row.Select((c, i) => (c.Length > widths[i] ? c[..(widths[i] - 1)] + "…" : c).PadRight(widths[i]))));
+        }
+
+        await o.WriteLineAsync($"  ({result.Rows.Count} row{(result.Rows.Count == 1 ? string.Empty : "s")})");
+    }
+
+    public static string Format(object? value) => value switch
+    {
+        null => "NULL",
+        DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        DateTimeOffset t => t.ToString("yyyy-MM-dd'T'HH:mm:ss.fffK", CultureInfo.InvariantCulture),
+        bool b => b ? "true" : "false",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? string.Empty,
+    };
+}
