@@ -287,6 +287,35 @@ public sealed class FunctionsHost : IAsyncDisposable
         return _executor.ExecuteAsync(function, trigger, "Direct invocation", null, cancellationToken);
     }
 
+    /// <summary>
+    /// Runs every function whose object trigger matches the event's zone and key (as the listener does, without
+    /// retries): for adapters that receive object-created notifications themselves (e.g. S3 events in Lambda).
+    /// </summary>
+    /// <returns>The names of the functions that ran.</returns>
+    /// <exception cref="AggregateException">One or more functions failed; the others still ran.</exception>
+    public async Task<IReadOnlyList<string>> DispatchObjectCreatedAsync(ObjectCreatedEvent created, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(created);
+        var ran = new List<string>();
+        var errors = new List<Exception>();
+        foreach (var function in Functions.Where(f => f.Trigger is ObjectTriggerBinding b && b.Matches(created.Zone, created.Key)))
+        {
+            ran.Add(function.Name);
+            try
+            {
+                await _executor.ExecuteAsync(function, created, $"New object detected: {created.Key}", null, cancellationToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                errors.Add(ex);
+            }
+        }
+
+        return errors.Count == 0
+            ? ran
+            : throw new AggregateException($"{errors.Count} of {ran.Count} function(s) failed for object '{created.Key}' in zone '{created.Zone}'.", errors);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None);

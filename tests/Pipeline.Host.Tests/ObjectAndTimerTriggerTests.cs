@@ -47,6 +47,45 @@ public sealed class ObjectAndTimerTriggerTests
     }
 
     [Fact]
+    public async Task ObjectTrigger_RetryPolicy_RetriesInProcessBeforeReleasing()
+    {
+        var probe = new Probe();
+        await using var host = await TestFunctionsHost.StartAsync(new TestFunctionsHostOptions
+        {
+            FunctionTypes = [typeof(FlakyZoneFunctions)],
+            HostJson = """
+                { "version": "2.0",
+                  "extensions": { "queues": { "maxPollingInterval": "00:00:00.200" } },
+                  "retry": { "strategy": "fixedDelay", "maxRetryCount": 2, "delayInterval": "00:00:00.050" } }
+                """,
+            Configure = b => b.Services.AddSingleton(probe),
+        }, Ct);
+
+        await host.PutObjectAsync("raw", "in/b.json", "{}", Ct);
+        await host.WaitUntilIdleAsync(cancellationToken: Ct);
+
+        // One delivery: the flaky function fails, is retried in-process and succeeds; the healthy one runs once.
+        Assert.Equal(["Flaky:in/b.json#1", "Flaky:in/b.json#2", "Healthy:in/b.json"], probe.Calls.Order(StringComparer.Ordinal).ToList());
+    }
+
+    [Fact]
+    public async Task DispatchObjectCreatedAsync_MatchingFunctions_RunWithoutListeners()
+    {
+        var probe = new Probe();
+        await using var host = await TestFunctionsHost.StartAsync(new TestFunctionsHostOptions
+        {
+            FunctionTypes = [typeof(ZoneFunctions)],
+            StartListeners = false,
+            Settings = new Dictionary<string, string?> { ["Zones:Raw"] = "raw" },
+            Configure = b => b.Services.AddSingleton(probe),
+        }, Ct);
+
+        var ran = await host.Host.DispatchObjectCreatedAsync(new ObjectCreatedEvent("raw", "reference/r.csv", 1, "e", null, DateTimeOffset.UtcNow), Ct);
+
+        Assert.Equal(["Reference", "All"], ran);
+    }
+
+    [Fact]
     public async Task TimerTrigger_RunOnStartup_RunsOnceAtStart()
     {
         var probe = new Probe();

@@ -144,6 +144,25 @@ public sealed class TestFunctionsHost : IAsyncDisposable
         return await Services.GetRequiredService<IObjectStore>().PutAsync(zone, key, stream, null, cancellationToken);
     }
 
+    public async Task<ObjectInfo> PutObjectAsync(string zone, string key, Stream content, CancellationToken cancellationToken = default) =>
+        await Services.GetRequiredService<IObjectStore>().PutAsync(zone, key, content, null, cancellationToken);
+
+    /// <summary>Sends messages to a queue (creating nothing: trigger queues exist once the host started).</summary>
+    /// <exception cref="QueueException">When an entry was not accepted.</exception>
+    public async Task SendAsync(string queue, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var queues = Services.GetRequiredService<IMessageQueue>();
+        foreach (var chunk in messages.Chunk(QueueLimits.MaxBatchSize))
+        {
+            var result = await queues.SendBatchAsync(queue, chunk, cancellationToken);
+            if (!result.AllSucceeded)
+            {
+                throw new QueueException($"Sending to '{queue}' failed: {result.Failed[0].Code} {result.Failed[0].Message}");
+            }
+        }
+    }
+
     public Task<QueueBatchResult> InvokeAsync(string functionName, object? payload, CancellationToken cancellationToken = default) =>
         Host.InvokeAsync(functionName, payload, cancellationToken);
 
