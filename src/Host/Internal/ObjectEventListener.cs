@@ -10,6 +10,7 @@ namespace Pipeline.Host.Internal;
 /// </summary>
 internal sealed class ObjectEventListener
 {
+    private const string BatchFailedTemplate = "Handling object events of zone '{Zone}' failed; they are delivered again after their visibility timeout";
     private const string PollFailedTemplate = "Polling object events of zone '{Zone}' failed; retrying";
     private const string FailedTemplate = "Object event {Key} in zone '{Zone}' failed (delivery {ReceiveCount}); delivered again in {Delay}";
     private const string ReleasedTemplate = "Released {Count} unfinished object event(s) of zone '{Zone}' on shutdown";
@@ -83,7 +84,19 @@ internal sealed class ObjectEventListener
             Backoff.Reset();
             using (_tracker.Begin())
             {
-                await ProcessAsync(deliveries, abort);
+                try
+                {
+                    await ProcessAsync(deliveries, abort);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
+                {
+                    // A provider call failed (ack, release, dead-letter): keep listening; at-least-once redelivery covers it.
+                    _logger.LogError(ex, BatchFailedTemplate, _zone);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Aborted during shutdown.
+                }
             }
         }
     }

@@ -16,6 +16,7 @@ internal sealed class QueueListener
     public const string ReceiveCountAttribute = "pipeline-receive-count";
     public const string OriginalMessageIdAttribute = "pipeline-original-message-id";
 
+    private const string BatchFailedTemplate = "Handling a batch from queue '{Queue}' failed; its messages return to the queue after their visibility timeout";
     private const string PollFailedTemplate = "Polling queue '{Queue}' for function '{FunctionName}' failed; retrying";
     private const string DeadLetteredTemplate = "Message {MessageId} from queue '{Queue}' moved to dead-letter queue '{DeadLetterQueue}' after {ReceiveCount} deliveries: {Error}";
     private const string ReturnedTemplate = "Message {MessageId} from queue '{Queue}' failed (delivery {ReceiveCount} of {MaxDequeueCount}); visible again in {Delay}: {Error}";
@@ -94,7 +95,19 @@ internal sealed class QueueListener
             Backoff.Reset();
             using (_tracker.Begin())
             {
-                await ProcessBatchAsync(batch, abort);
+                try
+                {
+                    await ProcessBatchAsync(batch, abort);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
+                {
+                    // A provider call failed (ack, release, dead-letter): keep listening; at-least-once redelivery covers it.
+                    _logger.LogError(ex, BatchFailedTemplate, _queue);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Aborted during shutdown.
+                }
             }
         }
     }
