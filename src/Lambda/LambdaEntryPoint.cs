@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Pipeline.Lambda.RuntimeApi;
 
 namespace Pipeline.Lambda;
@@ -12,7 +13,7 @@ public static class LambdaEntryPoint
     public static async Task<int> RunAsync(RuntimeApiClient client, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
-        ServiceProvider? services = null;
+        LambdaApplication? app = null;
         LambdaRuntimeLoop loop;
         try
         {
@@ -23,26 +24,26 @@ public static class LambdaEntryPoint
                     $"{HandlerVariable} is not set: set the Lambda function's Handler to the name of the function to run (for example EnrichTransactions).");
             }
 
-            services = LambdaComposition.BuildServices(handler.Trim());
+            app = LambdaApplication.Create(handler.Trim());
             loop = new LambdaRuntimeLoop(
                 client,
-                services.GetRequiredService<Dispatch.LambdaEventDispatcher>(),
-                services.GetRequiredService<Microsoft.Extensions.Logging.ILogger<LambdaRuntimeLoop>>(),
-                services.GetRequiredService<TimeProvider>());
+                app.Dispatcher,
+                app.Host.Services.GetRequiredService<ILogger<LambdaRuntimeLoop>>(),
+                TimeProvider.System);
         }
         catch (Exception ex)
         {
             await Console.Error.WriteLineAsync($"Init failed: {ex}");
-            if (services is not null)
+            if (app is not null)
             {
-                await services.DisposeAsync();
+                await app.DisposeAsync();
             }
 
             await client.PostInitErrorAsync(LambdaError.From(ex), cancellationToken: cancellationToken);
             return 1;
         }
 
-        await using (services)
+        await using (app)
         {
             try
             {

@@ -19,12 +19,14 @@ public enum LambdaTriggerKind
 /// <param name="Zone">Object trigger: the resolved zone (bucket) name.</param>
 /// <param name="Prefix">Object trigger: the key prefix events must match.</param>
 /// <param name="Queue">Queue trigger: the resolved queue name.</param>
+/// <param name="Bucket">Object trigger: the S3 bucket behind the zone (notifications name buckets); null = the zone's name.</param>
 public sealed record LambdaFunctionBinding(
     string Name,
     LambdaTriggerKind Trigger,
     string? Zone = null,
     string? Prefix = null,
-    string? Queue = null);
+    string? Queue = null,
+    string? Bucket = null);
 
 /// <summary>Per-invocation facts passed to the function (its FunctionContext trigger metadata).</summary>
 public sealed record LambdaInvocationContext(string AwsRequestId, string? InvokedFunctionArn, string? TraceId)

@@ -118,7 +118,7 @@ public sealed class LambdaEventDispatcher
                 }
 
                 var objectCreated = new ObjectCreatedEvent(
-                    bucket,
+                    binding.Zone ?? bucket,
                     key,
                     s3.S3.Object.Size,
                     s3.S3.Object.ETag ?? string.Empty,
@@ -227,8 +227,11 @@ public sealed class LambdaEventDispatcher
     }
 
     private static bool Matches(LambdaFunctionBinding binding, string bucket, string key)
-        => (string.IsNullOrEmpty(binding.Zone) || string.Equals(binding.Zone, bucket, StringComparison.Ordinal))
-            && key.StartsWith(binding.Prefix ?? string.Empty, StringComparison.Ordinal);
+    {
+        var expected = binding.Bucket ?? binding.Zone;
+        var bucketMatches = string.IsNullOrEmpty(expected) || string.Equals(expected, bucket, StringComparison.Ordinal);
+        return bucketMatches && key.StartsWith(binding.Prefix ?? string.Empty, StringComparison.Ordinal);
+    }
 
     private static int ParseInt(string? text, int fallback)
         => int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) ? value : fallback;

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Configuration;
+using Pipeline.Host;
+using Pipeline.Providers.Abstractions;
+
+namespace Pipeline.Lambda.Dispatch;
+
+/// <summary>One function of a <see cref="FunctionsHost"/> (built, listeners not started), invoked directly.</summary>
+public sealed class HostLambdaFunction : ILambdaFunction
+{
+    private readonly FunctionsHost _host;
+
+    public HostLambdaFunction(FunctionsHost host, string functionName)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentException.ThrowIfNullOrWhiteSpace(functionName);
+        _host = host;
+        var descriptor = host.Functions.FirstOrDefault(f => f.Name.Equals(functionName, StringComparison.OrdinalIgnoreCase))
+            ?? throw new HostConfigurationException(
+                $"_HANDLER names function '{functionName}', which this bootstrap does not contain. Functions: {string.Join(", ", host.Functions.Select(f => f.Name))}.");
+        Binding = descriptor.Trigger switch
+        {
+            // The notification names the bucket; a zone maps to a bucket by Aws:Buckets:<zone>, else its own name (as the S3 provider does).
+            ObjectTriggerBinding o => new LambdaFunctionBinding(descriptor.Name, LambdaTriggerKind.ObjectCreated, Zone: o.Zone, Prefix: o.Prefix, Bucket: BucketOf(host.Configuration, o.Zone)),
+            QueueTriggerBinding q => new LambdaFunctionBinding(descriptor.Name, LambdaTriggerKind.Queue, Queue: q.QueueName),
+            TimerTriggerBinding => new LambdaFunctionBinding(descriptor.Name, LambdaTriggerKind.Timer),
+            _ => throw new HostConfigurationException($"Function '{descriptor.Name}' has a trigger ({descriptor.Trigger.Describe()}) the Lambda adapter cannot serve."),
+        };
+    }
+
+    public LambdaFunctionBinding Binding { get; }
+
+    public Task InvokeObjectCreatedAsync(ObjectCreatedEvent objectCreated, LambdaInvocationContext context, CancellationToken cancellationToken = default)
+        => _host.InvokeAsync(Binding.Name, objectCreated, cancellationToken);
+
+    public Task<QueueBatchResult> InvokeQueueBatchAsync(IReadOnlyList<ReceivedMessage> messages, LambdaInvocationContext context, CancellationToken cancellationToken = default)
+        => _host.InvokeAsync(Binding.Name, messages, cancellationToken);
+
+    public Task InvokeTimerAsync(TimerInfo timer, LambdaInvocationContext context, CancellationToken cancellationToken = default)
+        => _host.InvokeAsync(Binding.Name, timer, cancellationToken);
+
+    private static string BucketOf(IConfiguration configuration, string zone)
+        => configuration[$"Aws:Buckets:{zone}"] is { Length: > 0 } bucket ? bucket : zone;
+}

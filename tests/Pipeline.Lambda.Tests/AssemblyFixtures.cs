@@ -1,0 +1,3 @@
+using Pipeline.Lambda.Tests.Emulator;
+
+[assembly: AssemblyFixture(typeof(BootstrapFixture))]

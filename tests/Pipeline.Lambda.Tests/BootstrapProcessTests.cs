@@ -1,0 +1,81 @@
+using System.Text.Json;
+using Pipeline.Lambda.Tests.Emulator;
+
+namespace Pipeline.Lambda.Tests;
+
+/// <summary>The published bootstrap, driven through the loopback Runtime API emulator.</summary>
+public sealed class BootstrapProcessTests(BootstrapFixture bootstrap)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public async Task Init_UnknownHandler_IsReportedToInitErrorAndExits()
+    {
+        bootstrap.RequireAvailable();
+        await using var emulator = new RuntimeApiEmulator();
+        using var process = bootstrap.Start(emulator, "NoSuchFunction", new Dictionary<string, string> { ["Provider"] = "None" });
+
+        var initError = await emulator.InitError.WaitAsync(Patience, TestContext.Current.CancellationToken);
+        var exitCode = await process.WaitForExitAsync(Patience);
+
+        Assert.Equal("Runtime.InitError", initError.ErrorType);
+        using var json = initError.Json();
+        Assert.Contains("NoSuchFunction", json.RootElement.GetProperty("errorMessage").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, exitCode);
+    }
+
+    [Fact]
+    public async Task Init_MissingHandler_IsReportedToInitError()
+    {
+        bootstrap.RequireAvailable();
+        await using var emulator = new RuntimeApiEmulator();
+        using var process = bootstrap.Start(emulator, " ", new Dictionary<string, string>());
+
+        var initError = await emulator.InitError.WaitAsync(Patience, TestContext.Current.CancellationToken);
+
+        using var json = initError.Json();
+        Assert.Contains("_HANDLER", json.RootElement.GetProperty("errorMessage").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Init_InvalidProviderSetting_IsReportedToInitErrorNamingTheSetting()
+    {
+        bootstrap.RequireAvailable();
+        await using var emulator = new RuntimeApiEmulator();
+        using var process = bootstrap.Start(emulator, "Heartbeat", new Dictionary<string, string> { ["Provider"] = "Azure" });
+
+        var initError = await emulator.InitError.WaitAsync(Patience, TestContext.Current.CancellationToken);
+
+        using var json = initError.Json();
+        Assert.Contains("'Provider'", json.RootElement.GetProperty("errorMessage").GetString(), StringComparison.Ordinal);
+        Assert.Equal("Pipeline.Host.HostConfigurationException", json.RootElement.GetProperty("errorType").GetString());
+    }
+
+    [Fact]
+    public async Task ScheduledEvent_HeartbeatOnEmbeddedProvider_RunsTimerFunctionAndWritesObject()
+    {
+        bootstrap.RequireAvailable();
+        var data = Directory.CreateTempSubdirectory("lambda-heartbeat-");
+        try
+        {
+            await using var emulator = new RuntimeApiEmulator();
+            using var process = bootstrap.Start(emulator, "Heartbeat", new Dictionary<string, string>
+            {
+                ["Provider"] = "Embedded",
+                ["Embedded__DataRoot"] = data.FullName,
+                ["Heartbeat__Zone"] = "raw",
+            });
+
+            var outcome = await emulator.InvokeAsync(Fixture.Read("eventbridge-scheduled.json")).WaitAsync(Patience, TestContext.Current.CancellationToken);
+
+            Assert.False(outcome.IsError, outcome.Body + process.Output);
+            Assert.Equal("{}", outcome.Body);
+            var written = Directory.EnumerateFiles(data.FullName, "060000.json", SearchOption.AllDirectories).ToList();
+            Assert.True(written.Count == 1, $"heartbeat object not found under {data.FullName}: {process.Output}");
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+}
