@@ -49,6 +49,7 @@ public sealed class LambdaApplication : IAsyncDisposable
         try
         {
             var function = new HostLambdaFunction(host, functionName);
+            function.WarmUp();
             var dispatcher = new LambdaEventDispatcher(function, host.Services.GetRequiredService<ILogger<LambdaEventDispatcher>>(), TimeProvider.System);
             return new LambdaApplication(host, dispatcher);
         }

@@ -11,7 +11,7 @@ public sealed class BootstrapProcessTests(BootstrapFixture bootstrap)
     [Fact]
     public async Task Init_UnknownHandler_IsReportedToInitErrorAndExits()
     {
-        bootstrap.RequireAvailable();
+        await bootstrap.RequireAvailableAsync();
         await using var emulator = new RuntimeApiEmulator();
         using var process = bootstrap.Start(emulator, "NoSuchFunction", new Dictionary<string, string> { ["Provider"] = "None" });
 
@@ -27,7 +27,7 @@ public sealed class BootstrapProcessTests(BootstrapFixture bootstrap)
     [Fact]
     public async Task Init_MissingHandler_IsReportedToInitError()
     {
-        bootstrap.RequireAvailable();
+        await bootstrap.RequireAvailableAsync();
         await using var emulator = new RuntimeApiEmulator();
         using var process = bootstrap.Start(emulator, " ", new Dictionary<string, string>());
 
@@ -40,7 +40,7 @@ public sealed class BootstrapProcessTests(BootstrapFixture bootstrap)
     [Fact]
     public async Task Init_InvalidProviderSetting_IsReportedToInitErrorNamingTheSetting()
     {
-        bootstrap.RequireAvailable();
+        await bootstrap.RequireAvailableAsync();
         await using var emulator = new RuntimeApiEmulator();
         using var process = bootstrap.Start(emulator, "Heartbeat", new Dictionary<string, string> { ["Provider"] = "Azure" });
 
@@ -54,7 +54,7 @@ public sealed class BootstrapProcessTests(BootstrapFixture bootstrap)
     [Fact]
     public async Task ScheduledEvent_HeartbeatOnEmbeddedProvider_RunsTimerFunctionAndWritesObject()
     {
-        bootstrap.RequireAvailable();
+        await bootstrap.RequireAvailableAsync();
         var data = Directory.CreateTempSubdirectory("lambda-heartbeat-");
         try
         {

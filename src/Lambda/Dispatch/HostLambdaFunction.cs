@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Host;
 using Pipeline.Providers.Abstractions;
 
@@ -8,6 +9,7 @@ namespace Pipeline.Lambda.Dispatch;
 public sealed class HostLambdaFunction : ILambdaFunction
 {
     private readonly FunctionsHost _host;
+    private readonly FunctionDescriptor _descriptor;
 
     public HostLambdaFunction(FunctionsHost host, string functionName)
     {
@@ -17,6 +19,7 @@ public sealed class HostLambdaFunction : ILambdaFunction
         var descriptor = host.Functions.FirstOrDefault(f => f.Name.Equals(functionName, StringComparison.OrdinalIgnoreCase))
             ?? throw new HostConfigurationException(
                 $"_HANDLER names function '{functionName}', which this bootstrap does not contain. Functions: {string.Join(", ", host.Functions.Select(f => f.Name))}.");
+        _descriptor = descriptor;
         Binding = descriptor.Trigger switch
         {
             // The notification names the bucket; a zone maps to a bucket by Aws:Buckets:<zone>, else its own name (as the S3 provider does).
@@ -28,6 +31,22 @@ public sealed class HostLambdaFunction : ILambdaFunction
     }
 
     public LambdaFunctionBinding Binding { get; }
+
+    /// <summary>
+    /// Creates the function's class once in a scope, so a missing provider or setting fails the init
+    /// phase (reported to init/error) instead of every invocation, and clients are built before the first event.
+    /// </summary>
+    public void WarmUp()
+    {
+        if (_descriptor.FunctionType is not { } type)
+        {
+            return;
+        }
+
+        using var scope = _host.Services.CreateScope();
+        _ = scope.ServiceProvider.GetService(type)
+            ?? ActivatorUtilities.CreateInstance(scope.ServiceProvider, type);
+    }
 
     public Task InvokeObjectCreatedAsync(ObjectCreatedEvent objectCreated, LambdaInvocationContext context, CancellationToken cancellationToken = default)
         => _host.InvokeAsync(Binding.Name, objectCreated, cancellationToken);

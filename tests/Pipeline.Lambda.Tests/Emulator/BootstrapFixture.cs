@@ -17,9 +17,10 @@ public sealed class BootstrapFixture : IAsyncLifetime
 
     public string RepositoryRoot { get; } = FindRepositoryRoot();
 
-    /// <summary>Skips (or fails under CI=true) when the bootstrap is unavailable.</summary>
-    public void RequireAvailable()
+    /// <summary>Publishes on first use (once), then skips (or fails under CI=true) when the bootstrap is unavailable.</summary>
+    public async Task RequireAvailableAsync()
     {
+        await _prepared.Value;
         if (UnavailableReason is null)
         {
             return;
@@ -33,7 +34,13 @@ public sealed class BootstrapFixture : IAsyncLifetime
         Assert.Skip(UnavailableReason);
     }
 
-    public async ValueTask InitializeAsync()
+    private readonly Lazy<Task> _prepared;
+
+    public BootstrapFixture() => _prepared = new Lazy<Task>(PrepareAsync);
+
+    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
+
+    private async Task PrepareAsync()
     {
         var explicitPath = Environment.GetEnvironmentVariable("PIPELINE_LAMBDA_BOOTSTRAP");
         if (!string.IsNullOrWhiteSpace(explicitPath))
