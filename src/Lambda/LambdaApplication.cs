@@ -25,7 +25,7 @@ public sealed class LambdaApplication : IAsyncDisposable
 
     /// <summary>The assemblies whose [Function] methods the bootstrap serves.</summary>
     public static IReadOnlyList<System.Reflection.Assembly> FunctionAssemblies { get; } =
-        [typeof(LambdaApplication).Assembly];
+        [typeof(Functions.PipelineApp).Assembly, typeof(LambdaApplication).Assembly];
 
     /// <exception cref="HostConfigurationException">A setting is missing or invalid, or the function is unknown; the message names it.</exception>
     public static LambdaApplication Create(string functionName, IReadOnlyDictionary<string, string?>? settings = null)
@@ -43,6 +43,7 @@ public sealed class LambdaApplication : IAsyncDisposable
             LoadLocalSettings = false,
             ConsoleLogging = true,
         });
+        Functions.PipelineApp.Configure(builder);
         builder.Services.AddSingleton(TimeProvider.System);
 
         var host = builder.Build();

@@ -121,7 +121,7 @@ public sealed class LambdaEventDispatcher
                     binding.Zone ?? bucket,
                     key,
                     s3.S3.Object.Size,
-                    s3.S3.Object.ETag ?? string.Empty,
+                    (s3.S3.Object.ETag ?? string.Empty).Trim('"'),
                     s3.S3.Object.VersionId,
                     s3.EventTime);
                 try
