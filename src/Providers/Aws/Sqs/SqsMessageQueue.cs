@@ -1,0 +1,275 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Pipeline.Providers.Abstractions;
+
+namespace Pipeline.Providers.Aws.Sqs;
+
+/// <summary>
+/// <see cref="IMessageQueue"/> on SQS. Queue names resolve to URLs once (GetQueueUrl) and are cached.
+/// Dead-lettering is the queue's RedrivePolicy (set by <see cref="EnsureQueueAsync"/> or the deployment).
+/// </summary>
+internal sealed class SqsMessageQueue : IMessageQueue
+{
+    private static readonly string[] DepthAttributes =
+        ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"];
+
+    private readonly SqsClient _client;
+    private readonly ConcurrentDictionary<string, string> _urls = new(StringComparer.Ordinal);
+
+    public SqsMessageQueue(SqsClient client, AwsOptions options)
+    {
+        _client = client;
+        Capabilities = new QueueCapabilities { DeduplicationAfterDelete = options.SqsDeduplicationAfterDelete, DeadLetterAfterMaxReceives = true };
+    }
+
+    public QueueCapabilities Capabilities { get; }
+
+    public async Task EnsureQueueAsync(QueueDefinition definition, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (definition.IsFifo)
+        {
+            // No content-based dedup: the contract requires explicit deduplication ids.
+            attributes["FifoQueue"] = "true";
+        }
+
+        if (definition.DefaultVisibilityTimeout is { } visibility)
+        {
+            attributes["VisibilityTimeout"] = Seconds(visibility).ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (definition.DeadLetterQueue is { } dlqName)
+        {
+            if (dlqName.EndsWith(".fifo", StringComparison.Ordinal) != definition.IsFifo)
+            {
+                throw new QueueException($"Dead-letter queue '{dlqName}' of '{definition.Name}' must be FIFO exactly when the queue is FIFO (SQS rule): give both names the same '.fifo' suffix or neither.");
+            }
+
+            var dlqAttributes = definition.IsFifo ? new Dictionary<string, string> { ["FifoQueue"] = "true" } : null;
+            var dlqUrl = await CreateAsync(dlqName, dlqAttributes, cancellationToken).ConfigureAwait(false);
+            var dlqArn = (await _client.GetQueueAttributesAsync(dlqUrl, ["QueueArn"], cancellationToken).ConfigureAwait(false))
+                .GetValueOrDefault("QueueArn")
+                ?? throw new AwsProtocolException($"SQS GetQueueAttributes: no QueueArn for '{dlqName}'.");
+            attributes["RedrivePolicy"] = JsonSerializer.Serialize(new Dictionary<string, string>
+            {
+                ["deadLetterTargetArn"] = dlqArn,
+                ["maxReceiveCount"] = definition.MaxReceiveCount.ToString(CultureInfo.InvariantCulture),
+            });
+        }
+
+        await CreateAsync(definition.Name, attributes.Count == 0 ? null : attributes, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<SendBatchResult> SendBatchAsync(string queue, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        if (messages.Count > QueueLimits.MaxBatchSize)
+        {
+            throw new ArgumentException($"At most {QueueLimits.MaxBatchSize} messages per batch (got {messages.Count}); split the batch.", nameof(messages));
+        }
+
+        var sent = new List<SentMessage>();
+        var failed = new List<FailedEntry>();
+        if (messages.Count == 0)
+        {
+            return new SendBatchResult(sent, failed);
+        }
+
+        var url = await UrlAsync(queue, cancellationToken).ConfigureAwait(false);
+        var fifo = queue.EndsWith(".fifo", StringComparison.Ordinal);
+        var callerIds = new string[messages.Count];
+        var chunk = new List<SendMessageBatchRequestEntry>();
+        long chunkBytes = 0;
+        for (var i = 0; i < messages.Count; i++)
+        {
+            var m = messages[i];
+            callerIds[i] = m.EntryId ?? i.ToString(CultureInfo.InvariantCulture);
+            var size = MessageSize(m);
+            if (size > QueueLimits.MaxMessageBytes)
+            {
+                failed.Add(new FailedEntry(callerIds[i], "MessageTooLong", $"Message is {size} bytes (body + attributes); SQS allows {QueueLimits.MaxMessageBytes}. Send large payloads as a claim check (object + small message).", SenderFault: true));
+                continue;
+            }
+
+            if (fifo && (m.GroupId is null || m.DeduplicationId is null))
+            {
+                failed.Add(new FailedEntry(callerIds[i], "MissingParameter", "FIFO queues need GroupId and DeduplicationId on every message.", SenderFault: true));
+                continue;
+            }
+
+            if (chunkBytes + size > QueueLimits.MaxBatchBytes)
+            {
+                await SendChunkAsync(url, chunk, callerIds, sent, failed, cancellationToken).ConfigureAwait(false);
+                chunk.Clear();
+                chunkBytes = 0;
+            }
+
+            // Wire ids are the index: caller ids may hold characters SQS rejects in batch entry ids.
+            chunk.Add(new SendMessageBatchRequestEntry(
+                i.ToString(CultureInfo.InvariantCulture),
+                m.Body,
+                fifo ? m.GroupId : null,
+                fifo ? m.DeduplicationId : null,
+                m.Attributes is { Count: > 0 } a ? a.ToDictionary(kv => kv.Key, kv => new MessageAttributeValue("String", kv.Value), StringComparer.Ordinal) : null));
+            chunkBytes += size;
+        }
+
+        await SendChunkAsync(url, chunk, callerIds, sent, failed, cancellationToken).ConfigureAwait(false);
+        return new SendBatchResult(sent, failed);
+    }
+
+    public async Task<IReadOnlyList<ReceivedMessage>> ReceiveAsync(string queue, ReceiveOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var url = await UrlAsync(queue, cancellationToken).ConfigureAwait(false);
+        var max = Math.Clamp(options.MaxMessages, 1, QueueLimits.MaxBatchSize);
+        var wait = Math.Clamp(Seconds(options.WaitTime), 0, SqsClient.MaxWaitSeconds);
+        var messages = await _client.ReceiveMessageAsync(url, max, wait, Seconds(options.VisibilityTimeout), cancellationToken).ConfigureAwait(false);
+        return messages.Select(ToReceived).ToList();
+    }
+
+    public async Task<IReadOnlyList<string>> DeleteBatchAsync(string queue, IReadOnlyList<string> receiptHandles, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(receiptHandles);
+        var failedHandles = new List<string>();
+        if (receiptHandles.Count == 0)
+        {
+            return failedHandles;
+        }
+
+        var url = await UrlAsync(queue, cancellationToken).ConfigureAwait(false);
+        foreach (var chunk in receiptHandles.Chunk(QueueLimits.MaxBatchSize))
+        {
+            var entries = chunk.Select((h, i) => new DeleteMessageBatchRequestEntry(i.ToString(CultureInfo.InvariantCulture), h)).ToArray();
+            var response = await _client.DeleteMessageBatchAsync(url, entries, cancellationToken).ConfigureAwait(false);
+            foreach (var f in response.Failed ?? [])
+            {
+                failedHandles.Add(chunk[int.Parse(f.Id, CultureInfo.InvariantCulture)]);
+            }
+        }
+
+        return failedHandles;
+    }
+
+    public async Task ChangeVisibilityBatchAsync(string queue, IReadOnlyList<VisibilityChange> changes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(changes);
+        if (changes.Count == 0)
+        {
+            return;
+        }
+
+        var url = await UrlAsync(queue, cancellationToken).ConfigureAwait(false);
+        var failures = new List<string>();
+        foreach (var chunk in changes.Chunk(QueueLimits.MaxBatchSize))
+        {
+            var entries = chunk.Select((c, i) => new ChangeMessageVisibilityBatchRequestEntry(i.ToString(CultureInfo.InvariantCulture), c.ReceiptHandle, Seconds(c.VisibilityTimeout))).ToArray();
+            var response = await _client.ChangeMessageVisibilityBatchAsync(url, entries, cancellationToken).ConfigureAwait(false);
+            failures.AddRange((response.Failed ?? []).Select(f => $"{f.Code}: {f.Message}"));
+        }
+
+        if (failures.Count > 0)
+        {
+            throw new QueueException($"Changing the visibility of {failures.Count} message(s) on '{queue}' failed ({string.Join("; ", failures)}). The receipt handles may have expired: the messages will be redelivered; make the handler idempotent or heartbeat earlier.");
+        }
+    }
+
+    public async Task<QueueDepth> GetDepthAsync(string queue, CancellationToken cancellationToken = default)
+    {
+        var url = await UrlAsync(queue, cancellationToken).ConfigureAwait(false);
+        var attributes = await _client.GetQueueAttributesAsync(url, DepthAttributes, cancellationToken).ConfigureAwait(false);
+        return new QueueDepth(Long(attributes, DepthAttributes[0]), Long(attributes, DepthAttributes[1]), Long(attributes, DepthAttributes[2]));
+    }
+
+    internal async Task<string> UrlAsync(string queue, CancellationToken cancellationToken)
+    {
+        if (_urls.TryGetValue(queue, out var url))
+        {
+            return url;
+        }
+
+        try
+        {
+            url = await _client.GetQueueUrlAsync(queue, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AwsServiceException e) when (e.Code is "QueueDoesNotExist" or "NonExistentQueue")
+        {
+            throw new QueueNotFoundException(queue, e);
+        }
+
+        return _urls.GetOrAdd(queue, url);
+    }
+
+    private async Task<string> CreateAsync(string name, Dictionary<string, string>? attributes, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var url = await _client.CreateQueueAsync(name, attributes, cancellationToken).ConfigureAwait(false);
+            _urls[name] = url;
+            return url;
+        }
+        catch (AwsServiceException e) when (e.Code is "QueueNameExists" or "QueueAlreadyExists")
+        {
+            throw new QueueException($"Queue '{name}' exists with different attributes than the definition asks for. Align the definition with the deployed queue (or delete the queue in a test environment).", e);
+        }
+    }
+
+    private async Task SendChunkAsync(string url, List<SendMessageBatchRequestEntry> chunk, string[] callerIds, List<SentMessage> sent, List<FailedEntry> failed, CancellationToken cancellationToken)
+    {
+        if (chunk.Count == 0)
+        {
+            return;
+        }
+
+        var response = await _client.SendMessageBatchAsync(url, [.. chunk], cancellationToken).ConfigureAwait(false);
+        foreach (var s in response.Successful ?? [])
+        {
+            sent.Add(new SentMessage(callerIds[int.Parse(s.Id, CultureInfo.InvariantCulture)], s.MessageId));
+        }
+
+        foreach (var f in response.Failed ?? [])
+        {
+            failed.Add(new FailedEntry(callerIds[int.Parse(f.Id, CultureInfo.InvariantCulture)], f.Code, f.Message ?? f.Code, f.SenderFault));
+        }
+    }
+
+    private static ReceivedMessage ToReceived(SqsMessage m)
+    {
+        var system = m.Attributes ?? new Dictionary<string, string>();
+        var receiveCount = system.TryGetValue("ApproximateReceiveCount", out var rc) && int.TryParse(rc, CultureInfo.InvariantCulture, out var n) ? n : 1;
+        var sentAt = system.TryGetValue("SentTimestamp", out var ts) && long.TryParse(ts, CultureInfo.InvariantCulture, out var ms)
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms)
+            : DateTimeOffset.UtcNow;
+        var attributes = (m.MessageAttributes ?? [])
+            .Where(kv => kv.Value.StringValue is not null)
+            .ToDictionary(kv => kv.Key, kv => kv.Value.StringValue!, StringComparer.Ordinal);
+        return new ReceivedMessage(
+            m.MessageId!,
+            m.ReceiptHandle!,
+            m.Body ?? string.Empty,
+            receiveCount,
+            system.GetValueOrDefault("MessageGroupId"),
+            system.GetValueOrDefault("MessageDeduplicationId"),
+            attributes,
+            sentAt);
+    }
+
+    private static long MessageSize(OutgoingMessage m)
+    {
+        long size = Encoding.UTF8.GetByteCount(m.Body);
+        foreach (var (key, value) in m.Attributes ?? new Dictionary<string, string>())
+        {
+            size += Encoding.UTF8.GetByteCount(key) + Encoding.UTF8.GetByteCount(value) + "String".Length;
+        }
+
+        return size;
+    }
+
+    private static long Long(IReadOnlyDictionary<string, string> attributes, string name) =>
+        attributes.TryGetValue(name, out var v) && long.TryParse(v, CultureInfo.InvariantCulture, out var n) ? n : 0;
+
+    private static int Seconds(TimeSpan t) => (int)Math.Ceiling(Math.Max(0, t.TotalSeconds));
+}
