@@ -14,7 +14,7 @@ internal static class SigV4
 {
     public static HttpRequestMessage CreateSignedPost(
         Uri endpoint,
-        string target,
+        string? target,
         string contentType,
         byte[] body,
         ImmutableCredentials credentials,
@@ -29,8 +29,12 @@ internal static class SigV4
             ["content-type"] = contentType,
             ["host"] = host,
             ["x-amz-date"] = amzDate,
-            ["x-amz-target"] = target,
         };
+        if (target is not null)
+        {
+            headers["x-amz-target"] = target;
+        }
+
         if (credentials.UseToken)
         {
             headers["x-amz-security-token"] = credentials.Token;
@@ -50,7 +54,11 @@ internal static class SigV4
         content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
         request.Content = content;
         request.Headers.TryAddWithoutValidation("X-Amz-Date", amzDate);
-        request.Headers.TryAddWithoutValidation("X-Amz-Target", target);
+        if (target is not null)
+        {
+            request.Headers.TryAddWithoutValidation("X-Amz-Target", target);
+        }
+
         if (credentials.UseToken)
         {
             request.Headers.TryAddWithoutValidation("X-Amz-Security-Token", credentials.Token);
