@@ -1,0 +1,324 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Pipeline.Providers.Abstractions;
+
+namespace Pipeline.Providers.Aws.S3;
+
+/// <summary>
+/// <see cref="IObjectStore"/> on S3. Zones map to buckets (Aws:Buckets). Uploads stream: a body smaller than
+/// the multipart threshold goes in one PutObject; a larger one in parts of Aws:MultipartPartSizeBytes, so
+/// memory stays at one part whatever the object size. Put-if-absent is S3's conditional write (If-None-Match: *).
+/// </summary>
+internal sealed class S3ObjectStore : IObjectStore
+{
+    private readonly IAmazonS3 _s3;
+    private readonly AwsOptions _options;
+
+    public S3ObjectStore(IAmazonS3 s3, AwsOptions options)
+    {
+        _s3 = s3;
+        _options = options;
+    }
+
+    public async Task<ObjectInfo> PutAsync(string zone, string key, Stream content, PutOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ObjectKeys.Validate(key);
+        options ??= new PutOptions();
+        var bucket = _options.BucketFor(zone);
+
+        // Read up to the threshold: if the stream ends before it, one PutObject; else multipart.
+        var threshold = (int)Math.Min(_options.MultipartThresholdBytes, int.MaxValue - 1);
+        var first = new byte[Math.Min(threshold, 1 << 20)];
+        var filled = await FillAsync(content, first, threshold, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (filled.Length < threshold || filled.EndOfStream)
+            {
+                var request = new PutObjectRequest
+                {
+                    BucketName = bucket,
+                    Key = key,
+                    InputStream = new MemoryStream(filled.Buffer, 0, filled.Length, writable: false),
+                    ContentType = options.ContentType,
+                    AutoCloseStream = true,
+                };
+                AddMetadata(request.Metadata, options.Metadata);
+                if (options.IfNoneMatch)
+                {
+                    request.IfNoneMatch = "*";
+                }
+
+                await _s3.PutObjectAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await MultipartAsync(bucket, key, filled, content, options, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.PreconditionFailed || e.ErrorCode is "PreconditionFailed" or "ConditionalRequestConflict")
+        {
+            throw new ObjectAlreadyExistsException(zone, key, e);
+        }
+        catch (AmazonS3Exception e)
+        {
+            throw Translate(e, zone, key, "write");
+        }
+
+        return await HeadAsync(zone, key, cancellationToken).ConfigureAwait(false)
+            ?? throw new ObjectStoreException($"Object '{key}' was written to bucket '{bucket}' but is not visible: check the bucket's consistency / replication settings.");
+    }
+
+    public async Task<Stream> OpenReadAsync(string zone, string key, CancellationToken cancellationToken = default)
+    {
+        ObjectKeys.Validate(key);
+        try
+        {
+            var response = await _s3.GetObjectAsync(_options.BucketFor(zone), key, cancellationToken).ConfigureAwait(false);
+            return new ResponseStream(response);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound && e.ErrorCode != "NoSuchBucket")
+        {
+            throw new ObjectNotFoundException(zone, key, e);
+        }
+        catch (AmazonS3Exception e)
+        {
+            throw Translate(e, zone, key, "read");
+        }
+    }
+
+    public async Task<ObjectInfo?> HeadAsync(string zone, string key, CancellationToken cancellationToken = default)
+    {
+        ObjectKeys.Validate(key);
+        var bucket = _options.BucketFor(zone);
+        try
+        {
+            var head = await _s3.GetObjectMetadataAsync(bucket, key, cancellationToken).ConfigureAwait(false);
+            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var name in head.Metadata.Keys)
+            {
+                metadata[StripMetaPrefix(name)] = head.Metadata[name];
+            }
+
+            return new ObjectInfo(zone, key, head.ContentLength, Unquote(head.ETag), ToOffset(head.LastModified), head.Headers.ContentType ?? "application/octet-stream", metadata);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound && e.ErrorCode != "NoSuchBucket")
+        {
+            return null;
+        }
+        catch (AmazonS3Exception e)
+        {
+            throw Translate(e, zone, key, "read the metadata of");
+        }
+    }
+
+    public async IAsyncEnumerable<ObjectInfo> ListAsync(string zone, string prefix = "", [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var request = new ListObjectsV2Request { BucketName = _options.BucketFor(zone), Prefix = prefix ?? string.Empty };
+        while (true)
+        {
+            ListObjectsV2Response page;
+            try
+            {
+                page = await _s3.ListObjectsV2Async(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (AmazonS3Exception e)
+            {
+                throw Translate(e, zone, prefix ?? string.Empty, "list");
+            }
+
+            // S3 lists in UTF-8 byte order (= ordinal for the keys we allow); the listing has no content
+            // type or metadata: HeadAsync gives those (one call per object is left to callers that need it).
+            foreach (var o in page.S3Objects ?? [])
+            {
+                yield return new ObjectInfo(zone, o.Key, o.Size ?? 0, Unquote(o.ETag), ToOffset(o.LastModified), string.Empty, new Dictionary<string, string>());
+            }
+
+            if (page.IsTruncated != true || string.IsNullOrEmpty(page.NextContinuationToken))
+            {
+                yield break;
+            }
+
+            request.ContinuationToken = page.NextContinuationToken;
+        }
+    }
+
+    public async Task<bool> DeleteAsync(string zone, string key, CancellationToken cancellationToken = default)
+    {
+        // S3 DELETE answers 204 whether or not the object existed: HEAD first to report absence.
+        if (await HeadAsync(zone, key, cancellationToken).ConfigureAwait(false) is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            await _s3.DeleteObjectAsync(_options.BucketFor(zone), key, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (AmazonS3Exception e)
+        {
+            throw Translate(e, zone, key, "delete");
+        }
+    }
+
+    private async Task MultipartAsync(string bucket, string key, Filled first, Stream rest, PutOptions options, CancellationToken cancellationToken)
+    {
+        var initiate = new InitiateMultipartUploadRequest { BucketName = bucket, Key = key, ContentType = options.ContentType };
+        AddMetadata(initiate.Metadata, options.Metadata);
+        var upload = await _s3.InitiateMultipartUploadAsync(initiate, cancellationToken).ConfigureAwait(false);
+        var parts = new List<PartETag>();
+        try
+        {
+            var partSize = (int)_options.MultipartPartSizeBytes;
+            var pending = new MemoryStream(first.Buffer, 0, first.Length, writable: false);
+            var partNumber = 1;
+            var buffer = new byte[partSize];
+            while (true)
+            {
+                // Parts are exactly partSize except the last: the first chunk is re-cut from the pending bytes.
+                var length = await pending.ReadAsync(buffer.AsMemory(0, partSize), cancellationToken).ConfigureAwait(false);
+                while (length < partSize)
+                {
+                    var n = await rest.ReadAsync(buffer.AsMemory(length, partSize - length), cancellationToken).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        break;
+                    }
+
+                    length += n;
+                }
+
+                if (length == 0 && partNumber > 1)
+                {
+                    break;
+                }
+
+                var response = await _s3.UploadPartAsync(
+                    new UploadPartRequest
+                    {
+                        BucketName = bucket,
+                        Key = key,
+                        UploadId = upload.UploadId,
+                        PartNumber = partNumber,
+                        InputStream = new MemoryStream(buffer, 0, length, writable: false),
+                        PartSize = length,
+                    },
+                    cancellationToken).ConfigureAwait(false);
+                parts.Add(new PartETag(partNumber, response.ETag));
+                partNumber++;
+                if (length < partSize)
+                {
+                    break;
+                }
+            }
+
+            var complete = new CompleteMultipartUploadRequest { BucketName = bucket, Key = key, UploadId = upload.UploadId, PartETags = parts };
+            if (options.IfNoneMatch)
+            {
+                complete.IfNoneMatch = "*";
+            }
+
+            await _s3.CompleteMultipartUploadAsync(complete, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Abort so the parts stop costing storage; the original error is rethrown.
+            await _s3.AbortMultipartUploadAsync(bucket, key, upload.UploadId, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task<Filled> FillAsync(Stream content, byte[] initial, int limit, CancellationToken cancellationToken)
+    {
+        var buffer = initial;
+        var length = 0;
+        while (length < limit)
+        {
+            if (length == buffer.Length)
+            {
+                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, limit));
+            }
+
+            var n = await content.ReadAsync(buffer.AsMemory(length, buffer.Length - length), cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                return new Filled(buffer, length, EndOfStream: true);
+            }
+
+            length += n;
+        }
+
+        return new Filled(buffer, length, EndOfStream: false);
+    }
+
+    private static void AddMetadata(MetadataCollection target, IReadOnlyDictionary<string, string> metadata)
+    {
+        foreach (var (name, value) in metadata)
+        {
+            target[name] = value;
+        }
+    }
+
+    private ObjectStoreException Translate(AmazonS3Exception e, string zone, string key, string action) => e.ErrorCode switch
+    {
+        "NoSuchBucket" => new ObjectStoreException($"Bucket '{_options.BucketFor(zone)}' of zone '{zone}' does not exist: create it (local/emulators.sh, the deployment template) or fix Aws:Buckets:{zone}.", e),
+        "AccessDenied" => new ObjectStoreException($"Access denied to {action} '{key}' in bucket '{_options.BucketFor(zone)}': grant the s3 action to the role/user in use.", e),
+        _ => new ObjectStoreException($"S3 could not {action} '{key}' in bucket '{_options.BucketFor(zone)}' (zone '{zone}'): {e.ErrorCode} {e.Message}", e),
+    };
+
+    private static string StripMetaPrefix(string name) =>
+        name.StartsWith("x-amz-meta-", StringComparison.OrdinalIgnoreCase) ? name["x-amz-meta-".Length..] : name;
+
+    private static string Unquote(string? etag) => (etag ?? string.Empty).Trim('"');
+
+    private static DateTimeOffset ToOffset(DateTime? value) =>
+        value is { } v ? new DateTimeOffset(v.ToUniversalTime(), TimeSpan.Zero) : DateTimeOffset.MinValue;
+
+    private readonly record struct Filled(byte[] Buffer, int Length, bool EndOfStream);
+
+    /// <summary>The body stream; disposing it disposes the S3 response (returns the connection).</summary>
+    private sealed class ResponseStream(GetObjectResponse response) : Stream
+    {
+        private readonly Stream _inner = response.ResponseStream;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => response.ContentLength;
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _inner.ReadAsync(buffer, cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _inner.ReadAsync(buffer, offset, count, cancellationToken);
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _inner.Dispose();
+                response.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}
