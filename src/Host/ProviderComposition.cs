@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Providers.Aws;
 using Pipeline.Providers.Embedded;
+using Pipeline.Providers.Postgres;
 
 namespace Pipeline.Host;
 
@@ -14,10 +16,16 @@ public static class ProviderComposition
     public const string WarehouseSetting = "Warehouse";
     public const string Embedded = "Embedded";
 
+    /// <summary>S3 + SQS (AWS or an emulator); the warehouse by the <c>Warehouse</c> setting.</summary>
+    public const string Aws = "Aws";
+
+    public const string PostgresWarehouse = "Postgres";
+    public const string RedshiftWarehouse = "Redshift";
+
     /// <summary>The app registers providers itself (tests, adapters).</summary>
     public const string None = "None";
 
-    public static IReadOnlyList<string> ValidProviders { get; } = [Embedded, None];
+    public static IReadOnlyList<string> ValidProviders { get; } = [Embedded, Aws, None];
 
     /// <summary>The configured provider name (default <see cref="Embedded"/>), validated.</summary>
     /// <exception cref="HostConfigurationException">For an unknown value; the message lists the valid ones.</exception>
@@ -45,12 +53,33 @@ public static class ProviderComposition
                 services.AddEmbeddedProviders(configuration);
                 break;
 
-            // The AWS providers go here: case "Aws": services.AddAwsProviders(configuration); then the
-            // warehouse by the separate 'Warehouse' setting (e.g. Postgres / RedshiftData).
+            case Aws:
+                services.AddAwsProviders(configuration);
+                AddAwsWarehouse(services, configuration);
+                break;
+
             case None:
                 break;
         }
 
         return services;
+    }
+
+    private static void AddAwsWarehouse(IServiceCollection services, IConfiguration configuration)
+    {
+        var warehouse = configuration[WarehouseSetting]?.Trim();
+        if (string.Equals(warehouse, PostgresWarehouse, StringComparison.OrdinalIgnoreCase))
+        {
+            services.AddPostgresWarehouse(configuration);
+        }
+        else if (string.Equals(warehouse, RedshiftWarehouse, StringComparison.OrdinalIgnoreCase))
+        {
+            services.AddRedshiftWarehouse(configuration);
+        }
+        else
+        {
+            throw new HostConfigurationException(
+                $"Setting '{WarehouseSetting}' is '{warehouse}'; with {ProviderSetting}={Aws} it must be {PostgresWarehouse} (local stand-in) or {RedshiftWarehouse} (Redshift Data API).");
+        }
     }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Providers.Abstractions;
 using Pipeline.Providers.Aws.Internal;
+using Pipeline.Providers.Aws.RedshiftData;
 using Pipeline.Providers.Aws.S3;
 using Pipeline.Providers.Aws.Sqs;
 
@@ -30,6 +31,29 @@ public static class AwsServiceCollectionExtensions
             sp.GetRequiredService<IMessageQueue>(),
             options,
             sp.GetService<ILogger<S3ObjectEventSource>>() ?? NullLogger<S3ObjectEventSource>.Instance));
+        return services;
+    }
+
+    /// <summary>
+    /// Registers the Redshift Data API <see cref="IWarehouse"/> from the <c>Redshift</c> section (endpoint, region and
+    /// credentials from <c>Aws</c>); throws now, naming the setting, when it is invalid.
+    /// </summary>
+    public static IServiceCollection AddRedshiftWarehouse(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var aws = BindAwsOptions(configuration);
+        var redshift = new RedshiftOptions();
+        configuration.GetSection(RedshiftOptions.SectionName).Bind(redshift);
+        redshift.Validate();
+        services.AddSingleton(redshift);
+        if (!services.Any(d => d.ServiceType == typeof(AwsOptions)))
+        {
+            services.AddSingleton(aws);
+            AddCommon(services);
+        }
+
+        services.AddSingleton(sp => RedshiftDataClient.Create(sp.GetRequiredService<AwsHttp>().Client, aws, sp.GetRequiredService<AwsCredentialSource>()));
+        services.AddSingleton<IWarehouse>(sp => new RedshiftDataWarehouse(sp.GetRequiredService<RedshiftDataClient>(), redshift));
         return services;
     }
 

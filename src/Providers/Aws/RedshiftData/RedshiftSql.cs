@@ -1,0 +1,250 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Pipeline.Providers.Abstractions;
+
+namespace Pipeline.Providers.Aws.RedshiftData;
+
+/// <summary>The SQL statements of one merge: load calls (stage + INSERTs), then one final call that merges and drops.</summary>
+internal sealed record MergePlan(IReadOnlyList<IReadOnlyList<string>> LoadCalls, IReadOnlyList<string> MergeCall, IReadOnlyList<string> StageTables, IReadOnlyDictionary<string, long> Received, IReadOnlyList<MergeStatementRole> MergeRoles);
+
+/// <summary>What each statement of the final call is, so sub-statement row counts map back to tables.</summary>
+internal sealed record MergeStatementRole(string Table, bool CountsWritten);
+
+/// <summary>
+/// Redshift-dialect SQL for the warehouse. BatchExecuteStatement takes no parameters, so rows travel as literals:
+/// every value is rendered from its typed .NET value (long/decimal with the invariant culture, dates and
+/// timestamps in ISO form inside CAST), strings are single-quoted with ' and \ doubled (Redshift treats \ as an
+/// escape character) and NUL rejected; identifiers match ^[a-z_][a-z0-9_]*$ and are double-quoted. No input can
+/// end a literal, so no value becomes SQL syntax.
+/// </summary>
+internal static partial class RedshiftSql
+{
+    public static bool IsIdentifier(string? name) => name is not null && Identifier().IsMatch(name);
+
+    public static string Quote(string name) =>
+        IsIdentifier(name)
+            ? "\"" + name + "\""
+            : throw new WarehouseException($"'{name}' is not a valid Redshift table or column name: use lowercase letters, digits and '_' (max 127), starting with a letter or '_' (Redshift folds names to lowercase).");
+
+    public static string TypeOf(ColumnType type) => type switch
+    {
+        ColumnType.Text => "VARCHAR(65535)",
+        ColumnType.Integer => "BIGINT",
+        ColumnType.Decimal => "DECIMAL(38,10)",
+        ColumnType.Boolean => "BOOLEAN",
+        ColumnType.Date => "DATE",
+        ColumnType.Timestamp => "TIMESTAMPTZ",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown column type."),
+    };
+
+    public static string CreateTable(string schema, TableDefinition table)
+    {
+        var columns = table.Columns.Select(c => $"{Quote(c.Name)} {TypeOf(c.Type)}{(c.Nullable ? string.Empty : " NOT NULL")}");
+        // PRIMARY KEY is informational on Redshift (not enforced): the merge itself keeps keys unique.
+        return $"CREATE TABLE IF NOT EXISTS {Quote(schema)}.{Quote(table.Name)} ({string.Join(", ", columns)}, PRIMARY KEY ({string.Join(", ", table.Key.Select(Quote))}))";
+    }
+
+    /// <summary>
+    /// Plans a merge: batches of the same table are combined and collapsed client-side to one row per key
+    /// (highest version; the later row on ties), loaded into a regular stage table per table (temp tables do
+    /// not survive between Data API calls), then merged in ONE final BatchExecuteStatement (one transaction):
+    /// UPDATE where incoming version &gt;= stored, INSERT missing keys, DROP the stage.
+    /// </summary>
+    public static MergePlan PlanMerge(string schema, IReadOnlyList<MergeBatch> batches, string token, int maxStatementBytes)
+    {
+        var s = Quote(schema);
+        var loadStatements = new List<string>();
+        var merge = new List<string>();
+        var roles = new List<MergeStatementRole>();
+        var stages = new List<string>();
+        var received = new Dictionary<string, long>(StringComparer.Ordinal);
+        var index = 0;
+        foreach (var group in batches.GroupBy(b => b.Table.Name, StringComparer.Ordinal))
+        {
+            var table = group.First().Table;
+            foreach (var other in group)
+            {
+                if (other.Table.Columns.Count != table.Columns.Count || !other.Table.Columns.Select(c => c.Name).SequenceEqual(table.Columns.Select(c => c.Name), StringComparer.Ordinal))
+                {
+                    throw new WarehouseException($"Two batches for table {table.Name} have different column lists: merge batches of one table with one definition.");
+                }
+            }
+
+            Validate(table);
+            var rows = Collapse(table, group.SelectMany(b => b.Rows));
+            received[table.Name] = rows.Count;
+            if (rows.Count == 0)
+            {
+                continue;
+            }
+
+            var stageName = $"_stage_{token}_{index++}";
+            stages.Add(stageName);
+            var stage = $"{s}.{Quote(stageName)}";
+            var target = $"{s}.{Quote(table.Name)}";
+            var cols = string.Join(", ", table.Columns.Select(c => Quote(c.Name)));
+            loadStatements.Add($"CREATE TABLE {stage} ({string.Join(", ", table.Columns.Select(c => $"{Quote(c.Name)} {TypeOf(c.Type)}"))})");
+            loadStatements.AddRange(Inserts($"INSERT INTO {stage} ({cols}) VALUES ", table, rows, maxStatementBytes));
+
+            var keyMatch = string.Join(" AND ", table.Key.Select(k => $"{target}.{Quote(k)} = {Quote("s")}.{Quote(k)}"));
+            var nonKey = table.Columns.Where(c => !table.Key.Contains(c.Name, StringComparer.Ordinal)).ToList();
+            if (nonKey.Count > 0)
+            {
+                var versionRule = table.VersionColumn is { } v ? $" AND {Quote("s")}.{Quote(v)} >= {target}.{Quote(v)}" : string.Empty;
+                merge.Add($"UPDATE {target} SET {string.Join(", ", nonKey.Select(c => $"{Quote(c.Name)} = {Quote("s")}.{Quote(c.Name)}"))} FROM {stage} {Quote("s")} WHERE {keyMatch}{versionRule}");
+                roles.Add(new MergeStatementRole(table.Name, CountsWritten: true));
+            }
+
+            var notExists = string.Join(" AND ", table.Key.Select(k => $"{Quote("t")}.{Quote(k)} = {Quote("s")}.{Quote(k)}"));
+            merge.Add($"INSERT INTO {target} ({cols}) SELECT {string.Join(", ", table.Columns.Select(c => $"{Quote("s")}.{Quote(c.Name)}"))} FROM {stage} {Quote("s")} WHERE NOT EXISTS (SELECT 1 FROM {target} {Quote("t")} WHERE {notExists})");
+            roles.Add(new MergeStatementRole(table.Name, CountsWritten: true));
+            merge.Add($"DROP TABLE {stage}");
+            roles.Add(new MergeStatementRole(table.Name, CountsWritten: false));
+        }
+
+        if (merge.Count > RedshiftLimits.MaxSqlsPerBatch)
+        {
+            throw new WarehouseException($"One merge touches too many tables ({merge.Count} statements; the final transaction allows {RedshiftLimits.MaxSqlsPerBatch}, i.e. 13 tables): split the merge.");
+        }
+
+        var calls = loadStatements.Chunk(RedshiftLimits.MaxSqlsPerBatch).Select(c => (IReadOnlyList<string>)c).ToList();
+        return new MergePlan(calls, merge, stages, received, roles);
+    }
+
+    public static string Literal(ColumnDefinition column, object? value, string table)
+    {
+        if (value is null)
+        {
+            return column.Nullable ? "NULL" : throw new WarehouseException($"Column {table}.{column.Name} is not nullable but a row has null. Quarantine such rows before merging.");
+        }
+
+        return (column.Type, value) switch
+        {
+            (ColumnType.Text, string text) => StringLiteral(text, table, column.Name),
+            (ColumnType.Integer, long l) => l.ToString(CultureInfo.InvariantCulture),
+            (ColumnType.Integer, int n) => n.ToString(CultureInfo.InvariantCulture),
+            (ColumnType.Decimal, decimal d) => d.ToString(CultureInfo.InvariantCulture),
+            (ColumnType.Decimal, long l) => l.ToString(CultureInfo.InvariantCulture),
+            (ColumnType.Boolean, bool b) => b ? "TRUE" : "FALSE",
+            (ColumnType.Date, DateOnly date) => $"CAST('{date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}' AS DATE)",
+            (ColumnType.Timestamp, DateTimeOffset ts) => $"CAST('{ts.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture)}+00' AS TIMESTAMPTZ)",
+            _ => throw new WarehouseException($"Column {table}.{column.Name} is {column.Type} but a row holds a {value.GetType().Name}. Convert the value to the column's type before merging."),
+        };
+    }
+
+    public static string StringLiteral(string text, string table, string column)
+    {
+        if (text.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new WarehouseException($"A value of {table}.{column} contains a NUL character, which Redshift cannot store. Quarantine the row.");
+        }
+
+        return "'" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "''", StringComparison.Ordinal) + "'";
+    }
+
+    private static List<object?[]> Collapse(TableDefinition table, IEnumerable<object?[]> rows)
+    {
+        var keyIndexes = table.Key.Select(k => IndexOf(table, k)).ToArray();
+        var versionIndex = table.VersionColumn is { } v ? IndexOf(table, v) : -1;
+        var byKey = new Dictionary<string, (long Order, object?[] Row)>(StringComparer.Ordinal);
+        long order = 0;
+        foreach (var row in rows)
+        {
+            if (row.Length != table.Columns.Count)
+            {
+                throw new WarehouseException($"A row for table {table.Name} has {row.Length} values; the table definition has {table.Columns.Count} columns.");
+            }
+
+            var key = string.Join('\u001f', keyIndexes.Select(i => Literal(table.Columns[i], row[i], table.Name)));
+            if (!byKey.TryGetValue(key, out var existing) || versionIndex < 0 || Version(row[versionIndex]) >= Version(existing.Row[versionIndex]))
+            {
+                byKey[key] = (order, row);
+            }
+
+            order++;
+        }
+
+        return byKey.Values.OrderBy(e => e.Order).Select(e => e.Row).ToList();
+    }
+
+    private static IEnumerable<string> Inserts(string prefix, TableDefinition table, List<object?[]> rows, int maxBytes)
+    {
+        var sql = new StringBuilder(prefix);
+        var bytes = Encoding.UTF8.GetByteCount(prefix);
+        var count = 0;
+        foreach (var row in rows)
+        {
+            var tuple = "(" + string.Join(", ", row.Select((v, i) => Literal(table.Columns[i], v, table.Name))) + ")";
+            var tupleBytes = Encoding.UTF8.GetByteCount(tuple) + 2;
+            if (Encoding.UTF8.GetByteCount(prefix) + tupleBytes > maxBytes)
+            {
+                throw new WarehouseException($"One row of table {table.Name} is larger than a Redshift Data API statement ({maxBytes} bytes). Load such rows with COPY from S3.");
+            }
+
+            if (count > 0 && bytes + tupleBytes > maxBytes)
+            {
+                yield return sql.ToString();
+                sql.Clear().Append(prefix);
+                bytes = Encoding.UTF8.GetByteCount(prefix);
+                count = 0;
+            }
+
+            if (count > 0)
+            {
+                sql.Append(", ");
+            }
+
+            sql.Append(tuple);
+            bytes += tupleBytes;
+            count++;
+        }
+
+        if (count > 0)
+        {
+            yield return sql.ToString();
+        }
+    }
+
+    private static void Validate(TableDefinition table)
+    {
+        Quote(table.Name);
+        foreach (var c in table.Columns)
+        {
+            Quote(c.Name);
+        }
+
+        if (table.Key.Count == 0 || table.Key.Any(k => table.Columns.All(c => c.Name != k)))
+        {
+            throw new WarehouseException($"Table {table.Name} needs key columns that are columns of the table.");
+        }
+
+        if (table.VersionColumn is { } v && table.Columns.FirstOrDefault(c => c.Name == v) is not { Type: ColumnType.Integer })
+        {
+            throw new WarehouseException($"Version column {table.Name}.{v} must be an Integer column of the table.");
+        }
+    }
+
+    private static int IndexOf(TableDefinition table, string column)
+    {
+        for (var i = 0; i < table.Columns.Count; i++)
+        {
+            if (table.Columns[i].Name == column)
+            {
+                return i;
+            }
+        }
+
+        throw new WarehouseException($"Column {column} is not a column of table {table.Name}.");
+    }
+
+    private static long Version(object? value) => value switch
+    {
+        long l => l,
+        int i => i,
+        _ => throw new WarehouseException("The version column holds a non-integer value."),
+    };
+
+    [GeneratedRegex("^[a-z_][a-z0-9_]{0,126}$", RegexOptions.CultureInvariant)]
+    private static partial Regex Identifier();
+}

@@ -1,0 +1,311 @@
+using System.Globalization;
+using Npgsql;
+using NpgsqlTypes;
+using Pipeline.Providers.Abstractions;
+using Pipeline.Providers.Postgres.Internal;
+
+namespace Pipeline.Providers.Postgres;
+
+/// <summary>
+/// <see cref="IWarehouse"/> on PostgreSQL (the local stand-in for Redshift). A merge binary-COPYs each batch
+/// into a temporary stage, collapses duplicate keys to the highest version (the last row on ties), then
+/// upserts with the version rule (INSERT ... ON CONFLICT DO UPDATE WHERE incoming.version >= stored.version),
+/// all batches in ONE transaction. Decimals are numeric(38,10): exact, 28 integer digits, 10 fractional
+/// digits; .NET decimal bounds what round-trips. Timestamps are timestamptz (UTC), dates are date.
+/// </summary>
+internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly PostgresWarehouseOptions _options;
+    private readonly string _schema;
+
+    public PostgresWarehouse(PostgresWarehouseOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        _schema = SqlIdentifier.Quote(options.Schema);
+        _dataSource = NpgsqlDataSource.Create(options.ConnectionString!);
+    }
+
+    public async Task EnsureTableAsync(TableDefinition table, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        TableShape.Validate(table);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, $"CREATE SCHEMA IF NOT EXISTS {_schema}", cancellationToken).ConfigureAwait(false);
+
+        var existing = await ExistingColumnsAsync(connection, transaction, table.Name, cancellationToken).ConfigureAwait(false);
+        if (existing.Count == 0)
+        {
+            var columns = table.Columns.Select(c => $"{SqlIdentifier.Quote(c.Name)} {TypeOf(c.Type)}{(c.Nullable ? string.Empty : " NOT NULL")}");
+            var key = string.Join(", ", table.Key.Select(SqlIdentifier.Quote));
+            // IF NOT EXISTS: two processes may race to create the table.
+            await ExecuteAsync(connection, transaction, $"CREATE TABLE IF NOT EXISTS {Qualified(table.Name)} ({string.Join(", ", columns)}, PRIMARY KEY ({key}))", cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var expected = table.Columns.ToDictionary(c => c.Name, c => UdtOf(c.Type), StringComparer.Ordinal);
+            var differences = expected.Where(e => !existing.TryGetValue(e.Key, out var t) || t != e.Value).Select(e => $"{e.Key} {e.Value}")
+                .Concat(existing.Keys.Where(k => !expected.ContainsKey(k)).Select(k => $"unexpected column {k}"))
+                .ToList();
+            if (differences.Count > 0)
+            {
+                throw new WarehouseException($"Table {_options.Schema}.{table.Name} exists with a different definition ({string.Join(", ", differences)}). Migrate the table (ALTER TABLE) or drop it in a test environment; the warehouse does not alter existing tables.");
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<MergeResult> MergeAsync(IReadOnlyList<MergeBatch> batches, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        var counts = new Dictionary<string, TableMergeCounts>(StringComparer.Ordinal);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            for (var i = 0; i < batches.Count; i++)
+            {
+                var batch = batches[i];
+                TableShape.Validate(batch.Table);
+                var c = await MergeBatchAsync(connection, transaction, batch, i, cancellationToken).ConfigureAwait(false);
+                counts[batch.Table.Name] = counts.TryGetValue(batch.Table.Name, out var prior)
+                    ? new TableMergeCounts(prior.Received + c.Received, prior.Written + c.Written, prior.Skipped + c.Skipped)
+                    : c;
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException e)
+        {
+            throw new WarehouseException($"Merge failed and was rolled back (nothing written): {e.SqlState} {e.MessageText}. {Hint(e)}", e);
+        }
+
+        return new MergeResult(counts);
+    }
+
+    public async Task<QueryResult> QueryAsync(string sql, IReadOnlyDictionary<string, object?>? parameters = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sql);
+        try
+        {
+            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            // READ ONLY: the database itself refuses writes, whatever the statement text.
+            await ExecuteAsync(connection, transaction, "SET TRANSACTION READ ONLY", cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, $"SET LOCAL search_path TO {_schema}", cancellationToken).ConfigureAwait(false);
+            await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = _options.CommandTimeoutSeconds };
+            foreach (var (name, value) in parameters ?? new Dictionary<string, object?>())
+            {
+                command.Parameters.Add(new NpgsqlParameter(name.TrimStart('@'), ToParameter(value)));
+            }
+
+            var rows = new List<object?[]>();
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var columns = Enumerable.Range(0, reader.FieldCount).Select(reader.GetName).ToList();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                var row = new object?[reader.FieldCount];
+                for (var i = 0; i < row.Length; i++)
+                {
+                    row[i] = await ReadValueAsync(reader, i, cancellationToken).ConfigureAwait(false);
+                }
+
+                rows.Add(row);
+            }
+
+            await reader.CloseAsync().ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return new QueryResult(columns, rows);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ReadOnlySqlTransaction)
+        {
+            throw new WarehouseQueryException($"The query is not read-only ({e.MessageText}). QueryAsync runs SELECTs only; writes go through MergeAsync.", e);
+        }
+        catch (PostgresException e)
+        {
+            throw new WarehouseQueryException($"The query failed: {e.SqlState} {e.MessageText}{(e.Position > 0 ? $" at position {e.Position}" : string.Empty)}. Fix the SQL or its parameters.", e);
+        }
+    }
+
+    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+
+    private async Task<TableMergeCounts> MergeBatchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, MergeBatch batch, int index, CancellationToken cancellationToken)
+    {
+        var table = batch.Table;
+        var stage = SqlIdentifier.Quote($"_stage_{index}");
+        var dedup = SqlIdentifier.Quote($"_dedup_{index}");
+        var cols = table.Columns.Select(c => SqlIdentifier.Quote(c.Name)).ToList();
+        var colList = string.Join(", ", cols);
+        var keys = table.Key.Select(SqlIdentifier.Quote).ToList();
+        var keyList = string.Join(", ", keys);
+
+        var stageColumns = string.Join(", ", table.Columns.Select(c => $"{SqlIdentifier.Quote(c.Name)} {TypeOf(c.Type)}"));
+        await ExecuteAsync(connection, transaction, $"CREATE TEMP TABLE {stage} ({stageColumns}, \"_ord\" bigint NOT NULL) ON COMMIT DROP", cancellationToken).ConfigureAwait(false);
+
+        await using (var writer = await connection.BeginBinaryImportAsync($"COPY {stage} ({colList}, \"_ord\") FROM STDIN (FORMAT BINARY)", cancellationToken).ConfigureAwait(false))
+        {
+            long ordinal = 0;
+            foreach (var row in batch.Rows)
+            {
+                if (row.Length != table.Columns.Count)
+                {
+                    throw new WarehouseException($"Row {ordinal} for table {table.Name} has {row.Length} values; the table definition has {table.Columns.Count} columns.");
+                }
+
+                await writer.StartRowAsync(cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < row.Length; i++)
+                {
+                    await WriteValueAsync(writer, table.Columns[i], row[i], table.Name, cancellationToken).ConfigureAwait(false);
+                }
+
+                await writer.WriteAsync(ordinal++, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+            }
+
+            await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // Inside the batch: the highest version per key wins; on equal versions (or no version column) the last row.
+        var version = table.VersionColumn is { } v ? SqlIdentifier.Quote(v) : null;
+        var order = string.Join(", ", keys.Concat(version is null ? [] : [$"{version} DESC"]).Append("\"_ord\" DESC"));
+        await ExecuteAsync(connection, transaction, $"CREATE TEMP TABLE {dedup} ON COMMIT DROP AS SELECT DISTINCT ON ({keyList}) {colList} FROM {stage} ORDER BY {order}", cancellationToken).ConfigureAwait(false);
+        long received;
+        await using (var count = new NpgsqlCommand($"SELECT count(*) FROM {dedup}", connection, transaction))
+        {
+            received = (long)(await count.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        }
+
+
+        var nonKey = table.Columns.Where(c => !table.Key.Contains(c.Name, StringComparer.Ordinal)).Select(c => SqlIdentifier.Quote(c.Name)).ToList();
+        var target = Qualified(table.Name);
+        var action = nonKey.Count == 0
+            ? "DO NOTHING"
+            : $"DO UPDATE SET {string.Join(", ", nonKey.Select(c => $"{c} = EXCLUDED.{c}"))}{(version is null ? string.Empty : $" WHERE EXCLUDED.{version} >= \"t\".{version}")}";
+        var written = await ExecuteAsync(connection, transaction, $"INSERT INTO {target} AS \"t\" ({colList}) SELECT {colList} FROM {dedup} ON CONFLICT ({keyList}) {action}", cancellationToken).ConfigureAwait(false);
+
+        return new TableMergeCounts(received, written, received - written);
+    }
+
+    private static async Task WriteValueAsync(NpgsqlBinaryImporter writer, ColumnDefinition column, object? value, string table, CancellationToken cancellationToken)
+    {
+        if (value is null)
+        {
+            if (!column.Nullable)
+            {
+                throw new WarehouseException($"Column {table}.{column.Name} is not nullable but a row has null. Quarantine such rows before merging.");
+            }
+
+            await writer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        switch (column.Type, value)
+        {
+            case (ColumnType.Text, string s):
+                await writer.WriteAsync(s, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
+                break;
+            case (ColumnType.Integer, long l):
+                await writer.WriteAsync(l, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                break;
+            case (ColumnType.Integer, int n):
+                await writer.WriteAsync((long)n, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
+                break;
+            case (ColumnType.Decimal, decimal d):
+                await writer.WriteAsync(d, NpgsqlDbType.Numeric, cancellationToken).ConfigureAwait(false);
+                break;
+            case (ColumnType.Decimal, long l):
+                await writer.WriteAsync((decimal)l, NpgsqlDbType.Numeric, cancellationToken).ConfigureAwait(false);
+                break;
+            case (ColumnType.Boolean, bool b):
+                await writer.WriteAsync(b, NpgsqlDbType.Boolean, cancellationToken).ConfigureAwait(false);
+                break;
+            case (ColumnType.Date, DateOnly date):
+                await writer.WriteAsync(date, NpgsqlDbType.Date, cancellationToken).ConfigureAwait(false);
+                break;
+            case (ColumnType.Timestamp, DateTimeOffset ts):
+                await writer.WriteAsync(ts.ToUniversalTime(), NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
+                break;
+            default:
+                throw new WarehouseException($"Column {table}.{column.Name} is {column.Type} but a row holds a {value.GetType().Name} ('{Convert.ToString(value, CultureInfo.InvariantCulture)}'). Convert the value to the column's type before merging.");
+        }
+    }
+
+    private static async Task<object?> ReadValueAsync(NpgsqlDataReader reader, int i, CancellationToken cancellationToken)
+    {
+        if (await reader.IsDBNullAsync(i, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        return reader.GetDataTypeName(i) switch
+        {
+            "date" => await reader.GetFieldValueAsync<DateOnly>(i, cancellationToken).ConfigureAwait(false),
+            "timestamp with time zone" => new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(i), DateTimeKind.Utc)),
+            "integer" or "smallint" => Convert.ToInt64(reader.GetValue(i), CultureInfo.InvariantCulture),
+            _ => reader.GetValue(i),
+        };
+    }
+
+    private static object ToParameter(object? value) => value switch
+    {
+        null => DBNull.Value,
+        DateTimeOffset ts => ts.ToUniversalTime(),
+        _ => value,
+    };
+
+    private async Task<Dictionary<string, string>> ExistingColumnsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string table, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand("SELECT column_name, udt_name FROM information_schema.columns WHERE table_schema = @schema AND table_name = @table", connection, transaction);
+        command.Parameters.AddWithValue("schema", _options.Schema);
+        command.Parameters.AddWithValue("table", table);
+        var result = new Dictionary<string, string>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result[reader.GetString(0)] = reader.GetString(1);
+        }
+
+        return result;
+    }
+
+    private async Task<int> ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = _options.CommandTimeoutSeconds };
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private string Qualified(string table) => $"{_schema}.{SqlIdentifier.Quote(table)}";
+
+    private static string TypeOf(ColumnType type) => type switch
+    {
+        ColumnType.Text => "text",
+        ColumnType.Integer => "bigint",
+        ColumnType.Decimal => "numeric(38,10)",
+        ColumnType.Boolean => "boolean",
+        ColumnType.Date => "date",
+        ColumnType.Timestamp => "timestamptz",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown column type."),
+    };
+
+    private static string UdtOf(ColumnType type) => type switch
+    {
+        ColumnType.Text => "text",
+        ColumnType.Integer => "int8",
+        ColumnType.Decimal => "numeric",
+        ColumnType.Boolean => "bool",
+        ColumnType.Date => "date",
+        ColumnType.Timestamp => "timestamptz",
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown column type."),
+    };
+
+    private static string Hint(PostgresException e) => e.SqlState switch
+    {
+        PostgresErrorCodes.UndefinedTable => "Call EnsureTableAsync for the table first.",
+        PostgresErrorCodes.NumericValueOutOfRange => "A decimal exceeds numeric(38,10): check the value's scale and magnitude.",
+        PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected => "A concurrent merge conflicted: retry the merge (it is idempotent).",
+        _ => "Check the batch against the table definition.",
+    };
+}

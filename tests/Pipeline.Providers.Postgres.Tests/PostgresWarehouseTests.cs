@@ -1,0 +1,136 @@
+using Pipeline.Providers.Abstractions;
+using Pipeline.TestKit.Emulators;
+
+namespace Pipeline.Providers.Postgres.Tests;
+
+public sealed class PostgresWarehouseTests(PostgresFixture postgres)
+{
+    private static readonly TableDefinition Trades = new(
+        "trades",
+        [
+            new("trade_id", ColumnType.Text),
+            new("version", ColumnType.Integer),
+            new("amount", ColumnType.Decimal),
+            new("booked", ColumnType.Boolean),
+            new("trade_date", ColumnType.Date),
+            new("executed_at", ColumnType.Timestamp),
+            new("note", ColumnType.Text, Nullable: true),
+        ],
+        ["trade_id"],
+        "version");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static object?[] Row(string id, long version, decimal amount = 1.5m, string? note = null) =>
+        [id, version, amount, true, new DateOnly(2026, 11, 21), new DateTimeOffset(2026, 11, 21, 9, 30, 0, TimeSpan.FromHours(1)), note];
+
+    [Fact]
+    public async Task Merge_OutOfOrderVersions_KeepsHighestVersion()
+    {
+        var warehouse = await WarehouseAsync();
+
+        var first = await warehouse.MergeAsync([new MergeBatch(Trades, [Row("T1", 2, 20m), Row("T2", 1)])], Ct);
+        var second = await warehouse.MergeAsync([new MergeBatch(Trades, [Row("T1", 1, 10m), Row("T2", 3, 30m)])], Ct);
+
+        Assert.Equal(new TableMergeCounts(2, 2, 0), first.Tables["trades"]);
+        Assert.Equal(new TableMergeCounts(2, 1, 1), second.Tables["trades"]);
+        var rows = (await warehouse.QueryAsync("SELECT trade_id, version, amount FROM trades ORDER BY trade_id", cancellationToken: Ct)).Rows;
+        Assert.Equal(["T1", 2L, 20m], rows[0]);
+        Assert.Equal(["T2", 3L, 30m], rows[1]);
+    }
+
+    [Fact]
+    public async Task Merge_DuplicateKeysInBatch_CollapsesToHighestVersion()
+    {
+        var warehouse = await WarehouseAsync();
+
+        var result = await warehouse.MergeAsync([new MergeBatch(Trades, [Row("T1", 1, 1m), Row("T1", 3, 3m), Row("T1", 2, 2m)])], Ct);
+
+        Assert.Equal(new TableMergeCounts(1, 1, 0), result.Tables["trades"]);
+        var row = Assert.Single((await warehouse.QueryAsync("SELECT version, amount FROM trades", cancellationToken: Ct)).Rows);
+        Assert.Equal([3L, 3m], row);
+    }
+
+    [Fact]
+    public async Task Merge_SameBatchTwice_LeavesSameRows()
+    {
+        var warehouse = await WarehouseAsync();
+        var batch = new MergeBatch(Trades, [Row("T1", 1, 1.2345678901m, "it's \\ \"odd\" ü"), Row("T2", 1)]);
+
+        await warehouse.MergeAsync([batch], Ct);
+        await warehouse.MergeAsync([batch], Ct);
+
+        var rows = (await warehouse.QueryAsync("SELECT * FROM trades ORDER BY trade_id", cancellationToken: Ct)).Rows;
+        Assert.Equal(2, rows.Count);
+        Assert.Equal(Row("T1", 1, 1.2345678901m, "it's \\ \"odd\" ü")[..4], rows[0][..4]);
+        Assert.Equal(new DateOnly(2026, 11, 21), rows[0][4]);
+        Assert.Equal(new DateTimeOffset(2026, 11, 21, 8, 30, 0, TimeSpan.Zero), rows[0][5]);
+        Assert.Equal("it's \\ \"odd\" ü", rows[0][6]);
+    }
+
+    [Fact]
+    public async Task Merge_BadRowInSecondBatch_RollsBackEverything()
+    {
+        var warehouse = await WarehouseAsync();
+        var other = Trades with { Name = "other_trades" };
+        await warehouse.EnsureTableAsync(other, Ct);
+
+        await Assert.ThrowsAsync<WarehouseException>(() => warehouse.MergeAsync(
+            [new MergeBatch(Trades, [Row("T1", 1)]), new MergeBatch(other, [["T9", 1L, "not a decimal", true, new DateOnly(2026, 1, 1), DateTimeOffset.UtcNow, null]])],
+            Ct));
+
+        Assert.Empty((await warehouse.QueryAsync("SELECT * FROM trades", cancellationToken: Ct)).Rows);
+    }
+
+    [Fact]
+    public async Task Query_WithParameters_ReturnsTypedValues()
+    {
+        var warehouse = await WarehouseAsync();
+        await warehouse.MergeAsync([new MergeBatch(Trades, [Row("T1", 1), Row("T2", 5)])], Ct);
+
+        var result = await warehouse.QueryAsync(
+            "SELECT trade_id, count(*) AS n FROM trades WHERE version >= @v AND trade_date = @d GROUP BY trade_id",
+            new Dictionary<string, object?> { ["v"] = 2L, ["d"] = new DateOnly(2026, 11, 21) },
+            Ct);
+
+        Assert.Equal(["trade_id", "n"], result.Columns);
+        Assert.Equal(["T2", 1L], Assert.Single(result.Rows));
+    }
+
+    [Fact]
+    public async Task Query_Write_ThrowsNotReadOnly()
+    {
+        var warehouse = await WarehouseAsync();
+
+        var e = await Assert.ThrowsAsync<WarehouseQueryException>(() => warehouse.QueryAsync("DELETE FROM trades", cancellationToken: Ct));
+
+        Assert.Contains("not read-only", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EnsureTable_ExistingWithOtherDefinition_Throws()
+    {
+        var warehouse = await WarehouseAsync();
+
+        var e = await Assert.ThrowsAsync<WarehouseException>(() => warehouse.EnsureTableAsync(Trades with { Columns = [.. Trades.Columns.Take(6)] }, Ct));
+
+        Assert.Contains("different definition", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EnsureTable_InvalidIdentifier_Throws()
+    {
+        var warehouse = await WarehouseAsync();
+
+        await Assert.ThrowsAsync<WarehouseException>(() => warehouse.EnsureTableAsync(Trades with { Name = "trades\"; DROP TABLE x; --" }, Ct));
+    }
+
+    private async Task<PostgresWarehouse> WarehouseAsync()
+    {
+        postgres.RequireAvailable();
+        var schema = "t_" + Guid.NewGuid().ToString("N")[..12];
+        var warehouse = new PostgresWarehouse(new PostgresWarehouseOptions { ConnectionString = postgres.ConnectionString, Schema = schema });
+        await warehouse.EnsureTableAsync(Trades, Ct);
+        return warehouse;
+    }
+}
