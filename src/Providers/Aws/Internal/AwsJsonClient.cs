@@ -90,7 +90,8 @@ internal sealed class AwsJsonClient
 
         // A 200 is not success until the body has the expected shape: moto answers an unsigned JSON POST
         // with an S3 XML bucket listing, a wrong endpoint answers HTML.
-        if (!contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
+        // moto's redshift-data labels its JSON text/html, so a JSON object body is accepted whatever the label.
+        if (!contentType.Contains("json", StringComparison.OrdinalIgnoreCase) && !LooksLikeJsonObject(bytes))
         {
             throw new AwsProtocolException($"{Service} {operation}: the endpoint {Endpoint} answered HTTP {(int)response.StatusCode} with content type '{contentType}', not AWS JSON. Check that the service URL points at {Service} and that requests are signed. Body starts: {Preview(bytes)}");
         }
@@ -168,6 +169,21 @@ internal sealed class AwsJsonClient
 
         var dot = code.LastIndexOf('.');
         return dot >= 0 ? code[(dot + 1)..] : code;
+    }
+
+    private static bool LooksLikeJsonObject(byte[] bytes)
+    {
+        foreach (var b in bytes)
+        {
+            if (b is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')
+            {
+                continue;
+            }
+
+            return b == (byte)'{';
+        }
+
+        return false;
     }
 
     private static string? FirstHeader(HttpResponseMessage response, string name) =>

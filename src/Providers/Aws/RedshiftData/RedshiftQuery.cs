@@ -89,7 +89,7 @@ internal static class RedshiftQuery
         var type = (typeName ?? string.Empty).ToLowerInvariant();
         if (field.LongValue is { } l)
         {
-            return type is "numeric" or "decimal" ? (decimal)l : l;
+            return type is "numeric" or "decimal" ? (object)(decimal)l : l;
         }
 
         if (field.BooleanValue is { } b)
