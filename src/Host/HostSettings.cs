@@ -42,6 +42,12 @@ public sealed record QueueSettings
     /// <summary>How long a received message stays invisible; the host heartbeats at half of it while a batch runs.</summary>
     public TimeSpan VisibilityTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// As Azure's: a queue function gets another batch while the messages in flight are at most this many
+    /// (0 = one batch at a time, the default; batchSize/2 overlaps fetching with work).
+    /// </summary>
+    public int NewBatchThreshold { get; init; }
+
     /// <summary>Longest wait between polls of an idle queue or zone.</summary>
     public TimeSpan MaxPollingInterval { get; init; } = TimeSpan.FromSeconds(2);
 }

@@ -6,7 +6,7 @@ using Pipeline.Providers.Abstractions;
 namespace Pipeline.Host.SampleApp;
 
 /// <summary>
-/// <c>bench [messages]</c>: queue-trigger throughput through the host (no-op function) beside a baseline of the
+/// <c>bench [messages] [newBatchThreshold]</c>: queue-trigger throughput through the host (no-op function) beside a baseline of the
 /// same receive/delete loop on the embedded queue without the host, and the cost of a direct invocation.
 /// </summary>
 internal static class HostBenchmark
@@ -14,6 +14,7 @@ internal static class HostBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5_000;
+        var threshold = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 0;
         var root = Directory.CreateTempSubdirectory("pipeline-host-bench-").FullName;
         try
         {
@@ -25,6 +26,7 @@ internal static class HostBenchmark
                 Functions = ["Sink"],
                 IdleQuietPeriod = TimeSpan.FromMilliseconds(100),
             });
+            builder.HostSettings = builder.HostSettings with { Queues = builder.HostSettings.Queues with { NewBatchThreshold = threshold } };
             builder.Functions.AddQueueFunction("Sink", new QueueTriggerBinding("bench"), (_, _, _) => Task.CompletedTask);
             await using var host = builder.Build();
             var queue = host.Services.GetRequiredService<IMessageQueue>();
@@ -68,7 +70,7 @@ internal static class HostBenchmark
 
             var perInvocation = watch.Elapsed.TotalMicroseconds / invocations;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"messages={count} baseline_receive_delete={baseline:F0} msg/s host_queue_trigger={hosted:F0} msg/s ({hosted / baseline:P0} of baseline) direct_invoke={perInvocation:F1} us"));
+                $"messages={count} newBatchThreshold={threshold} baseline_receive_delete={baseline:F0} msg/s host_queue_trigger={hosted:F0} msg/s ({hosted / baseline:P0} of baseline) direct_invoke={perInvocation:F1} us"));
             return 0;
         }
         finally

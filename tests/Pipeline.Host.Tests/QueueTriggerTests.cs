@@ -169,6 +169,42 @@ public sealed class QueueTriggerTests
         }
     }
 
+    [Fact]
+    public async Task NewBatchThreshold_Positive_RunsBatchesConcurrently()
+    {
+        var probe = new Probe();
+        await using var host = await TestFunctionsHost.StartAsync(new TestFunctionsHostOptions
+        {
+            FunctionTypes = [typeof(Rendezvous)],
+            HostJson = """
+                { "version": "2.0",
+                  "extensions": { "queues": { "batchSize": 1, "newBatchThreshold": 4, "maxPollingInterval": "00:00:00.100" } } }
+                """,
+            Settings = new Dictionary<string, string?> { ["Queues:Work"] = Queue },
+            Configure = b => b.Services.AddSingleton(probe),
+        }, Ct);
+
+        await SendAsync(host, "a", "b");
+        await host.WaitUntilIdleAsync(cancellationToken: Ct);
+
+        // Each batch (of one) waits until both are running: only concurrent batches get past the rendezvous.
+        Assert.Equal(["a:met", "b:met"], probe.Calls.Order(StringComparer.Ordinal).ToList());
+    }
+
+    public sealed class Rendezvous(Probe probe)
+    {
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<Probe, CountdownEvent> Meetings = new();
+
+        [Function("Rendezvous")]
+        public async Task RunAsync([QueueTrigger("%Queues:Work%")] IReadOnlyList<ReceivedMessage> messages)
+        {
+            var meeting = Meetings.GetOrAdd(probe, _ => new CountdownEvent(2));
+            meeting.Signal();
+            var met = await Task.Run(() => meeting.Wait(TimeSpan.FromSeconds(10)));
+            probe.Record($"{messages[0].Body}:{(met ? "met" : "alone")}");
+        }
+    }
+
     public sealed class FailOnFirstDelivery(Probe probe)
     {
         [Function("FailFirst")]

@@ -54,6 +54,7 @@ internal static class HostJsonParser
                     {
                         BatchSize = Int(source, queues, "extensions.queues.batchSize", 1, 10) ?? q.BatchSize,
                         MaxDequeueCount = Int(source, queues, "extensions.queues.maxDequeueCount", 1, 1000) ?? q.MaxDequeueCount,
+                        NewBatchThreshold = Int(source, queues, "extensions.queues.newBatchThreshold", 0, 1000) ?? q.NewBatchThreshold,
                         VisibilityTimeout = Span(source, queues, "extensions.queues.visibilityTimeout", TimeSpan.FromSeconds(1), TimeSpan.FromHours(12)) ?? q.VisibilityTimeout,
                         MaxPollingInterval = Span(source, queues, "extensions.queues.maxPollingInterval", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10)) ?? q.MaxPollingInterval,
                     },

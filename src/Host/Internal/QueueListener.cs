@@ -68,8 +68,24 @@ internal sealed class QueueListener
             VisibilityTimeout = _settings.Queues.VisibilityTimeout,
             WaitTime = TimeSpan.Zero,
         };
+        // As Azure's newBatchThreshold: another batch is fetched once the messages in flight drop to the threshold
+        // (0 = one batch at a time).
+        var threshold = _settings.Queues.NewBatchThreshold;
+        var running = new List<Task>();
+        var inFlight = 0;
         while (!stopping.IsCancellationRequested)
         {
+            while (running.Count > 0 && Volatile.Read(ref inFlight) > threshold)
+            {
+                await Task.WhenAny(running);
+                running.RemoveAll(t => t.IsCompleted);
+            }
+
+            if (stopping.IsCancellationRequested)
+            {
+                break;
+            }
+
             IReadOnlyList<ReceivedMessage> batch;
             try
             {
@@ -93,22 +109,32 @@ internal sealed class QueueListener
             }
 
             Backoff.Reset();
-            using (_tracker.Begin())
-            {
-                try
-                {
-                    await ProcessBatchAsync(batch, abort);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
-                {
-                    // A provider call failed (ack, release, dead-letter): keep listening; at-least-once redelivery covers it.
-                    _logger.LogError(ex, BatchFailedTemplate, _queue);
-                }
-                catch (OperationCanceledException)
-                {
-                    // Aborted during shutdown.
-                }
-            }
+            Interlocked.Add(ref inFlight, batch.Count);
+            running.Add(RunBatchAsync(batch, abort, () => Interlocked.Add(ref inFlight, -batch.Count)));
+        }
+
+        await Task.WhenAll(running);
+    }
+
+    private async Task RunBatchAsync(IReadOnlyList<ReceivedMessage> batch, CancellationToken abort, Action done)
+    {
+        using var busy = _tracker.Begin();
+        try
+        {
+            await ProcessBatchAsync(batch, abort);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
+        {
+            // A provider call failed (ack, release, dead-letter): keep listening; at-least-once redelivery covers it.
+            _logger.LogError(ex, BatchFailedTemplate, _queue);
+        }
+        catch (OperationCanceledException)
+        {
+            // Aborted during shutdown.
+        }
+        finally
+        {
+            done();
         }
     }
 
