@@ -3,7 +3,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Functions.Functions;
 using Pipeline.Functions.Transactions;
 using Pipeline.Host;
-using Pipeline.Providers.Embedded;
 
 namespace Pipeline.Functions;
 
@@ -51,7 +50,7 @@ public static class PipelineApp
         Settings = settings ?? new Dictionary<string, string?>(),
     };
 
-    /// <summary>Registers what the functions need (and the embedded providers when they are selected).</summary>
+    /// <summary>Registers what the functions need; the host registers the providers the <c>Provider</c> setting selects.</summary>
     public static void Configure(FunctionsHostBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -60,12 +59,6 @@ public static class PipelineApp
 
     public static void AddPipelineServices(IServiceCollection services, IConfiguration configuration)
     {
-        if (ProviderComposition.GetProvider(configuration) == ProviderComposition.Embedded)
-        {
-            // Idempotent with the host's own registration: the last registration wins and singletons are created lazily.
-            services.AddEmbeddedProviders(configuration);
-        }
-
         services.AddSingleton(_ => PipelineSettings.From(configuration));
         services.AddSingleton<ReferenceDataCache>();
         services.AddSingleton<WarehouseTables>();

@@ -51,17 +51,30 @@ public static class Snapshot
         var directory = Path.GetDirectoryName(sourceFile) ?? throw new InvalidOperationException("The caller file path is unknown; call VerifyJsonAsync from a test method.");
         var stem = $"{Path.GetFileNameWithoutExtension(sourceFile)}.{testName}{(name is null ? string.Empty : "." + name)}";
         var verified = Path.Combine(directory, stem + ".verified.json");
-        var received = Path.Combine(directory, stem + ".received.json");
         var onCi = string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
         var accept = !onCi && Environment.GetEnvironmentVariable(AcceptVariable) == "1";
+        VerifyText(text, verified, onCi, accept);
+        return Task.CompletedTask;
+    }
 
+    /// <summary>
+    /// Compares <paramref name="text"/> with the verified file. On CI (<paramref name="onCi"/>) nothing is
+    /// written and nothing accepted; locally a mismatch writes the .received.json beside it.
+    /// </summary>
+    public static void VerifyText(string text, string verifiedPath, bool onCi, bool accept)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(verifiedPath);
+        var verified = verifiedPath;
+        var received = verifiedPath[..^".verified.json".Length] + ".received.json";
+        accept &= !onCi;
         if (!File.Exists(verified))
         {
             if (accept)
             {
                 File.WriteAllText(verified, text, new UTF8Encoding(false));
                 DeleteIfExists(received);
-                return Task.CompletedTask;
+                return;
             }
 
             if (!onCi)
@@ -78,14 +91,14 @@ public static class Snapshot
         if (expected == text)
         {
             DeleteIfExists(received);
-            return Task.CompletedTask;
+            return;
         }
 
         if (accept)
         {
             File.WriteAllText(verified, text, new UTF8Encoding(false));
             DeleteIfExists(received);
-            return Task.CompletedTask;
+            return;
         }
 
         if (!onCi)
@@ -95,7 +108,6 @@ public static class Snapshot
 
         Assert.Fail($"Snapshot {Path.GetFileName(verified)} differs (- verified, + received):\n{Diff(expected, text)}\n"
             + (onCi ? "Accept locally and commit the .verified.json file." : $"Wrote {Path.GetFileName(received)}; accept with tests/accept-snapshots.sh (or {AcceptVariable}=1)."));
-        return Task.CompletedTask;
     }
 
     /// <summary>The normalised snapshot text: scrubbed, properties sorted, indented, LF line ends, final newline.</summary>
