@@ -6,6 +6,8 @@ namespace Pipeline.Functions.Transactions;
 /// The warehouse forms of an enriched transaction. All keyed by transaction_id with the version
 /// column "version" (highest version wins whatever the arrival order), except
 /// transaction_versions, the audit of every (transaction_id, version) loaded, which reconciliation counts.
+/// On equal versions the last merge wins, so an exact duplicate read from two files keeps the lineage
+/// (source_key, record_number, ingested_at) of whichever was loaded last; the business fields are equal.
 /// </summary>
 public static class WarehouseSchema
 {
@@ -58,8 +60,7 @@ public static class WarehouseSchema
     public static TableDefinition TransactionVersions { get; } = new(
         "transaction_versions",
         [
-            Text("transaction_id"), Int("version"), Text("status"), Text("dedup_id"), Text("source_key"), Text("source_etag"),
-            Int("record_number"),
+            Text("transaction_id"), Int("version"), Text("status"), Text("dedup_id"),
         ],
         ["transaction_id", "version"]);
 
@@ -111,7 +112,8 @@ public static class WarehouseSchema
     public static object?[] VersionRow(EnrichedTransaction t)
     {
         ArgumentNullException.ThrowIfNull(t);
-        return [t.TransactionId, (long)t.Version, t.Status, t.DedupId, t.SourceKey, t.SourceEtag, t.RecordNumber];
+        // No lineage here: the same version read from two files must give the same row whichever merges last.
+        return [t.TransactionId, (long)t.Version, t.Status, t.DedupId];
     }
 
     /// <summary>The four merge batches for a set of enriched records (regulatory_reports: reportable only).</summary>
