@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Pipeline.Host.Testing;
 
 namespace Pipeline.Host.Tests;
@@ -133,6 +135,46 @@ public sealed class ConfigurationTests : IDisposable
 
         Assert.Contains("Function 'Tick': invalid timer schedule", error.Message, StringComparison.Ordinal);
         Assert.Contains("hour field '25'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Build_HostJsonLogLevels_ApplyToCategories()
+    {
+        await using var host = TestFunctionsHost.Create(new TestFunctionsHostOptions
+        {
+            HostJson = """{ "version": "2.0", "logging": { "logLevel": { "default": "Warning", "Function.Load": "Debug" } } }""",
+            Configure = b => b.Logging.AddProvider(new CapturingLoggerProvider()),
+        });
+        var loggers = host.Services.GetRequiredService<ILoggerFactory>();
+
+        Assert.False(loggers.CreateLogger("Function.Enrich").IsEnabled(LogLevel.Information));
+        Assert.True(loggers.CreateLogger("Function.Enrich").IsEnabled(LogLevel.Warning));
+        Assert.True(loggers.CreateLogger("Function.Load").IsEnabled(LogLevel.Debug));
+    }
+
+    [Fact]
+    public void Build_UnknownTimeZone_ThrowsNamingSetting()
+    {
+        var error = Assert.Throws<HostConfigurationException>(() => TestFunctionsHost.Create(new TestFunctionsHostOptions
+        {
+            Settings = new Dictionary<string, string?> { ["Timers:TimeZone"] = "Mars/Olympus" },
+        }));
+
+        Assert.Contains("'Timers:TimeZone' is 'Mars/Olympus'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("work", null, "work-dlq")]
+    [InlineData("transactions-enriched.fifo", null, "transactions-enriched-dlq.fifo")]
+    [InlineData("work", "poison", "poison")]
+    public async Task DeadLetterQueueFor_ConventionOrSetting_ReturnsName(string queue, string? configured, string expected)
+    {
+        await using var host = TestFunctionsHost.Create(new TestFunctionsHostOptions
+        {
+            Settings = new Dictionary<string, string?> { ["DeadLetterQueues:" + queue] = configured },
+        });
+
+        Assert.Equal(expected, host.Host.DeadLetterQueueFor(queue));
     }
 
     private void WriteLocalSettings(string json) => File.WriteAllText(Path.Combine(_root, "local.settings.json"), json);
