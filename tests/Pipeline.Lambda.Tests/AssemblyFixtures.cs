@@ -1,4 +1,6 @@
 using Pipeline.Lambda.Tests.Emulator;
+using Pipeline.TestKit.Emulators;
 
 [assembly: AssemblyFixture(typeof(BootstrapFixture))]
-[assembly: AssemblyFixture(typeof(MotoServerFixture))]
+[assembly: AssemblyFixture(typeof(MotoFixture))]
+[assembly: AssemblyFixture(typeof(PostgresFixture))]

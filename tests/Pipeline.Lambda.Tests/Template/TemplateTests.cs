@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Pipeline.Lambda.Tests.Emulator;
+using Pipeline.TestKit.Emulators;
 
 namespace Pipeline.Lambda.Tests.Template;
 
@@ -9,9 +10,9 @@ public sealed class DeployedStack : IAsyncLifetime
     public const string WorkgroupArn = "arn:aws:redshift-serverless:us-east-1:123456789012:workgroup/0b6c1c1e-0000-4000-8000-000000000001";
     public const string SecretArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:pipeline-redshift-AbCdEf";
 
-    private readonly MotoServerFixture _moto;
+    private readonly MotoFixture _moto;
 
-    public DeployedStack(MotoServerFixture moto) => _moto = moto;
+    public DeployedStack(MotoFixture moto) => _moto = moto;
 
     /// <summary>Unique per run, so other tests sharing moto never see these resources.</summary>
     public string Prefix { get; } = "tpl" + Guid.NewGuid().ToString("N")[..8];
