@@ -1,0 +1,229 @@
+using Pipeline.Providers.Abstractions;
+
+namespace Pipeline.Conformance;
+
+/// <summary>
+/// What every <see cref="IWarehouse"/> must do: idempotent, versioned, transactional merges and read-only
+/// parameterized queries. SQL here is portable (SQLite and PostgreSQL/Redshift dialects); tables are Guid-named.
+/// </summary>
+public abstract class WarehouseConformance : IAsyncLifetime
+{
+    private IWarehouse? warehouse;
+
+    protected IWarehouse Warehouse => warehouse ?? throw new InvalidOperationException("InitializeAsync has not run.");
+
+    protected static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    protected abstract ValueTask<IWarehouse> CreateWarehouseAsync();
+
+    protected virtual ValueTask DisposeWarehouseAsync(IWarehouse warehouse) => Disposal.DisposeAsync(warehouse);
+
+    public virtual async ValueTask InitializeAsync() => warehouse = await CreateWarehouseAsync();
+
+    public virtual async ValueTask DisposeAsync()
+    {
+        if (warehouse is not null)
+        {
+            await DisposeWarehouseAsync(warehouse);
+        }
+
+        GC.SuppressFinalize(this);
+    }
+
+    protected static TableDefinition Trades(string? name = null) => new(
+        name ?? ConformanceNames.Table("trades"),
+        [
+            new ColumnDefinition("transaction_id", ColumnType.Text),
+            new ColumnDefinition("version", ColumnType.Integer),
+            new ColumnDefinition("amount", ColumnType.Decimal),
+            new ColumnDefinition("note", ColumnType.Text, Nullable: true),
+        ],
+        ["transaction_id"],
+        "version");
+
+    [Fact]
+    public async Task Merge_SameBatchTwice_LeavesSameRows()
+    {
+        var t = await EnsureAsync(Trades());
+        var batch = new MergeBatch(t, [["t1", 1L, 10.5m, "a"], ["t2", 1L, 20m, null]]);
+        var first = await Warehouse.MergeAsync([batch], Ct);
+        Assert.Equal(2, first.Tables[t.Name].Written);
+        var rowsAfterFirst = await AllAsync(t);
+
+        await Warehouse.MergeAsync([batch], Ct);
+        Assert.Equal(Flatten(rowsAfterFirst), Flatten(await AllAsync(t)));
+        Assert.Equal(2, rowsAfterFirst.Count);
+    }
+
+    [Fact]
+    public async Task Merge_OlderVersionAfterNewer_ChangesNothing()
+    {
+        var t = await EnsureAsync(Trades());
+        await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 3L, 30m, "v3"]])], Ct);
+        var result = await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 2L, 20m, "v2"]])], Ct);
+
+        Assert.Equal(new TableMergeCounts(1, 0, 1), result.Tables[t.Name]);
+        var row = Assert.Single(await AllAsync(t));
+        Assert.Equal(["t1", 3L, 30m, "v3"], row);
+    }
+
+    [Fact]
+    public async Task Merge_EqualOrHigherVersion_Replaces()
+    {
+        var t = await EnsureAsync(Trades());
+        await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 1L, 1m, "first"]])], Ct);
+        await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 1L, 2m, "same version"]])], Ct);
+        Assert.Equal(["t1", 1L, 2m, "same version"], Assert.Single(await AllAsync(t)));
+        await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 4L, 4m, null]])], Ct);
+        Assert.Equal(["t1", 4L, 4m, null], Assert.Single(await AllAsync(t)));
+    }
+
+    [Fact]
+    public async Task Merge_DuplicateKeysInOneBatch_HighestVersionWins()
+    {
+        var t = await EnsureAsync(Trades());
+        var result = await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 2L, 2m, "v2"], ["t1", 5L, 5m, "v5"], ["t1", 1L, 1m, "v1"], ["t2", 1L, 7m, null]])], Ct);
+        Assert.Equal(2, result.Tables[t.Name].Received);
+        var rows = await AllAsync(t);
+        Assert.Equal(["t1", 5L, 5m, "v5"], rows[0]);
+        Assert.Equal(["t2", 1L, 7m, null], rows[1]);
+    }
+
+    [Fact]
+    public async Task Merge_TableWithoutVersion_LastWriteWins()
+    {
+        var t = await EnsureAsync(new TableDefinition(
+            ConformanceNames.Table("plain"),
+            [new ColumnDefinition("id", ColumnType.Integer), new ColumnDefinition("name", ColumnType.Text)],
+            ["id"]));
+        await Warehouse.MergeAsync([new MergeBatch(t, [[1L, "a"]])], Ct);
+        await Warehouse.MergeAsync([new MergeBatch(t, [[1L, "b"], [2L, "c"]])], Ct);
+        var rows = await AllAsync(t);
+        Assert.Equal([[1L, "b"], [2L, "c"]], rows);
+    }
+
+    [Fact]
+    public async Task Merge_MissingTableInLastBatch_RollsBackEveryTable()
+    {
+        var a = await EnsureAsync(Trades());
+        var b = await EnsureAsync(Trades());
+        var missing = Trades(ConformanceNames.Table("never_created"));
+        await Assert.ThrowsAnyAsync<WarehouseException>(() => Warehouse.MergeAsync(
+            [new MergeBatch(a, [["t1", 1L, 1m, null]]), new MergeBatch(b, [["t2", 1L, 2m, null]]), new MergeBatch(missing, [["t3", 1L, 3m, null]])], Ct));
+
+        Assert.Empty(await AllAsync(a));
+        Assert.Empty(await AllAsync(b));
+    }
+
+    [Fact]
+    public async Task Merge_InvalidValueInLaterBatch_WritesNothing()
+    {
+        var a = await EnsureAsync(Trades());
+        var b = await EnsureAsync(Trades());
+        await Assert.ThrowsAnyAsync<WarehouseException>(() => Warehouse.MergeAsync(
+            [new MergeBatch(a, [["t1", 1L, 1m, null]]), new MergeBatch(b, [["t2", 1L, null, null]])], Ct));
+
+        Assert.Empty(await AllAsync(a));
+        Assert.Empty(await AllAsync(b));
+    }
+
+    [Fact]
+    public async Task MergeAndQuery_AllColumnTypes_RoundTripExactly()
+    {
+        var t = await EnsureAsync(new TableDefinition(
+            ConformanceNames.Table("types"),
+            [
+                new ColumnDefinition("id", ColumnType.Text),
+                new ColumnDefinition("n", ColumnType.Integer),
+                new ColumnDefinition("amount", ColumnType.Decimal),
+                new ColumnDefinition("flag", ColumnType.Boolean),
+                new ColumnDefinition("trade_date", ColumnType.Date),
+                new ColumnDefinition("booked_at", ColumnType.Timestamp),
+                new ColumnDefinition("maybe", ColumnType.Text, Nullable: true),
+            ],
+            ["id"]));
+        var booked = new DateTimeOffset(2024, 3, 31, 23, 59, 58, 123, TimeSpan.FromHours(2));
+        await Warehouse.MergeAsync([new MergeBatch(t, [
+            ["x", long.MaxValue, 12345678901234567.123456789m, true, new DateOnly(2024, 2, 29), booked, null],
+            ["y", -1L, -0.000001m, false, new DateOnly(1999, 12, 31), booked.AddDays(1), "text with 'quotes' and ; semicolons"],
+        ])], Ct);
+
+        var rows = await AllAsync(t);
+        Assert.Equal("x", rows[0][0]);
+        Assert.Equal(long.MaxValue, rows[0][1]);
+        Assert.Equal(12345678901234567.123456789m, rows[0][2]);
+        Assert.Equal(true, rows[0][3]);
+        Assert.Equal(new DateOnly(2024, 2, 29), rows[0][4]);
+        var at = Assert.IsType<DateTimeOffset>(rows[0][5]);
+        Assert.Equal(booked.UtcDateTime, at.UtcDateTime);
+        Assert.Null(rows[0][6]);
+        Assert.Equal(-0.000001m, rows[1][2]);
+        Assert.Equal(false, rows[1][3]);
+        Assert.Equal("text with 'quotes' and ; semicolons", rows[1][6]);
+    }
+
+    [Fact]
+    public async Task Query_NamedParameters_FilterRows()
+    {
+        var t = await EnsureAsync(Trades());
+        await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 1L, 5m, null], ["t2", 1L, 50m, null], ["t3", 1L, 500m, null]])], Ct);
+        var result = await Warehouse.QueryAsync(
+            $"SELECT transaction_id FROM {t.Name} WHERE transaction_id <> @skip AND version = @version ORDER BY transaction_id",
+            new Dictionary<string, object?> { ["skip"] = "t2", ["version"] = 1L },
+            Ct);
+        Assert.Equal(["transaction_id"], result.Columns);
+        Assert.Equal(["t1", "t3"], result.Rows.Select(r => (string)r[0]!));
+    }
+
+    [Theory]
+    [InlineData("DELETE FROM {0}")]
+    [InlineData("INSERT INTO {0} (transaction_id, version, amount) VALUES ('evil', 1, 1)")]
+    [InlineData("UPDATE {0} SET version = 99")]
+    [InlineData("DROP TABLE {0}")]
+    [InlineData("SELECT 1; DELETE FROM {0}")]
+    public async Task Query_WriteStatement_RejectedAndNothingChanges(string template)
+    {
+        var t = await EnsureAsync(Trades());
+        await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 1L, 5m, null]])], Ct);
+        await Assert.ThrowsAsync<WarehouseQueryException>(() => Warehouse.QueryAsync(string.Format(System.Globalization.CultureInfo.InvariantCulture, template, t.Name), null, Ct));
+        Assert.Equal(["t1", 1L, 5m, null], Assert.Single(await AllAsync(t)));
+    }
+
+    [Fact]
+    public async Task EnsureTable_Twice_KeepsRows()
+    {
+        var t = await EnsureAsync(Trades());
+        await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 1L, 5m, null]])], Ct);
+        await Warehouse.EnsureTableAsync(t, Ct);
+        Assert.Single(await AllAsync(t));
+    }
+
+    [Fact]
+    public async Task Merge_ThousandsOfRowsAcrossTables_AllWrittenInOneCall()
+    {
+        var a = await EnsureAsync(Trades());
+        var b = await EnsureAsync(Trades());
+        var rows = Enumerable.Range(0, 5000).Select(i => new object?[] { $"t{i:D5}", 1L, i * 1.25m, null }).ToList();
+        var result = await Warehouse.MergeAsync([new MergeBatch(a, rows), new MergeBatch(b, rows)], Ct);
+        Assert.Equal(5000, result.Tables[a.Name].Written);
+        Assert.Equal(5000, result.Tables[b.Name].Written);
+        var count = await Warehouse.QueryAsync($"SELECT COUNT(*) FROM {b.Name}", null, Ct);
+        Assert.Equal(5000L, Convert.ToInt64(count.Rows[0][0], System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    protected async Task<TableDefinition> EnsureAsync(TableDefinition table)
+    {
+        await Warehouse.EnsureTableAsync(table, Ct);
+        return table;
+    }
+
+    protected async Task<IReadOnlyList<object?[]>> AllAsync(TableDefinition table)
+    {
+        var columns = string.Join(", ", table.Columns.Select(c => c.Name));
+        var keys = string.Join(", ", table.Key);
+        return (await Warehouse.QueryAsync($"SELECT {columns} FROM {table.Name} ORDER BY {keys}", null, Ct)).Rows;
+    }
+
+    private static List<string> Flatten(IReadOnlyList<object?[]> rows) =>
+        rows.Select(r => string.Join("|", r.Select(v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture)))).ToList();
+}
