@@ -411,9 +411,10 @@ public sealed class SqliteMessageQueue : IMessageQueue, IDisposable
         {
             select.Transaction = tx;
 
-            // Standard queues take the oldest visible first via the (queue, visible_at) index; FIFO queues need strict send order.
+            // Standard queues take the oldest visible first via the (queue, visible_at) index; FIFO queues need strict send
+            // order: walk the (queue, seq) index and filter ('+' keeps SQLite from sorting all visible rows instead).
             select.CommandText = q.Fifo
-                ? "SELECT seq, message_id, body, group_id, dedup_id, attributes, sent_at, receive_count FROM messages WHERE queue = $q AND visible_at <= $now ORDER BY seq;"
+                ? "SELECT seq, message_id, body, group_id, dedup_id, attributes, sent_at, receive_count FROM messages INDEXED BY ix_messages_order WHERE queue = $q AND +visible_at <= $now ORDER BY seq;"
                 : "SELECT seq, message_id, body, group_id, dedup_id, attributes, sent_at, receive_count FROM messages WHERE queue = $q AND visible_at <= $now ORDER BY visible_at, seq;";
             select.Parameters.AddWithValue("$q", q.Name);
             select.Parameters.AddWithValue("$now", now);
