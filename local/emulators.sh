@@ -75,7 +75,9 @@ create_resources() {
   # S3 cannot notify a FIFO queue: the raw bucket notifies the standard queue.
   awsl s3api put-bucket-notification-configuration --bucket "$raw" --notification-configuration \
     "{\"QueueConfigurations\":[{\"Id\":\"raw-created\",\"QueueArn\":\"$q_arn\",\"Events\":[\"s3:ObjectCreated:*\"]}]}"
-  echo "buckets: $raw $prepare $refine $quarantine $reference"
+  # The enrich function reads its reference documents from the reference zone.
+  awsl s3 cp "$here/reference/" "s3://$reference/" --recursive --only-show-errors
+  echo "buckets: $raw $prepare $refine $quarantine $reference (reference data uploaded)"
   echo "queues:  $raw_events (+ -dlq)  $enriched (+ ${enriched%.fifo}-dlq.fifo)"
 }
 
@@ -101,7 +103,7 @@ export Queues__Enriched=$enriched
 export Postgres__ConnectionString="Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=$region
 
-# Try it:  aws --endpoint-url $endpoint s3 cp local/samples/transactions.json s3://$raw/transactions/
+# Try it:  aws --endpoint-url $endpoint s3 cp local/samples/trades-2026-11-20.json s3://$raw/transactions/
 ENV
 }
 

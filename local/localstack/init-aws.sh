@@ -19,4 +19,5 @@ awslocal sqs create-queue --queue-name "$enriched" --attributes "{\"FifoQueue\":
 
 awslocal s3api put-bucket-notification-configuration --bucket "$raw" --notification-configuration \
   "{\"QueueConfigurations\":[{\"Id\":\"raw-created\",\"QueueArn\":\"$q_arn\",\"Events\":[\"s3:ObjectCreated:*\"]}]}"
+awslocal s3 cp /pipeline/reference/ "s3://$prefix-reference/" --recursive --only-show-errors
 echo "pipeline resources created"

@@ -25,7 +25,7 @@ public static class AwsServiceCollectionExtensions
         AddCommon(services);
         services.AddSingleton<IAmazonS3>(sp => S3ClientFactory.Create(options, sp.GetRequiredService<AwsCredentialSource>()));
         services.AddSingleton(sp => SqsClient.Create(sp.GetRequiredService<AwsHttp>().Client, options, sp.GetRequiredService<AwsCredentialSource>()));
-        services.AddSingleton<IMessageQueue>(sp => new SqsMessageQueue(sp.GetRequiredService<SqsClient>(), options));
+        services.AddSingleton<IMessageQueue>(sp => new SqsMessageQueue(sp.GetRequiredService<SqsClient>(), options, sp.GetService<ILogger<SqsMessageQueue>>()));
         services.AddSingleton<IObjectStore>(sp => new S3ObjectStore(sp.GetRequiredService<IAmazonS3>(), options));
         services.AddSingleton<IObjectEventSource>(sp => new S3ObjectEventSource(
             sp.GetRequiredService<IMessageQueue>(),

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Providers.Abstractions;
 
 namespace Pipeline.Providers.Aws.Sqs;
@@ -10,7 +12,7 @@ namespace Pipeline.Providers.Aws.Sqs;
 /// <see cref="IMessageQueue"/> on SQS. Queue names resolve to URLs once (GetQueueUrl) and are cached.
 /// Dead-lettering is the queue's RedrivePolicy (set by <see cref="EnsureQueueAsync"/> or the deployment).
 /// </summary>
-internal sealed class SqsMessageQueue : IMessageQueue
+internal sealed partial class SqsMessageQueue : IMessageQueue
 {
     private static readonly string[] DepthAttributes =
         ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"];
@@ -18,9 +20,12 @@ internal sealed class SqsMessageQueue : IMessageQueue
     private readonly SqsClient _client;
     private readonly ConcurrentDictionary<string, string> _urls = new(StringComparer.Ordinal);
 
-    public SqsMessageQueue(SqsClient client, AwsOptions options)
+    private readonly ILogger _logger;
+
+    public SqsMessageQueue(SqsClient client, AwsOptions options, ILogger<SqsMessageQueue>? logger = null)
     {
         _client = client;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
         Capabilities = new QueueCapabilities { DeduplicationAfterDelete = options.SqsDeduplicationAfterDelete, DeadLetterAfterMaxReceives = true };
     }
 
@@ -213,7 +218,10 @@ internal sealed class SqsMessageQueue : IMessageQueue
         }
         catch (AwsServiceException e) when (e.Code is "QueueNameExists" or "QueueAlreadyExists")
         {
-            throw new QueueException($"Queue '{name}' exists with different attributes than the definition asks for. Align the definition with the deployed queue (or delete the queue in a test environment).", e);
+            // The queue exists with other attributes (made by the deployment template or local/ scripts):
+            // the deployed definition wins; this only makes sure the queue is there.
+            LogQueueExists(_logger, name);
+            return await UrlAsync(name, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -272,4 +280,7 @@ internal sealed class SqsMessageQueue : IMessageQueue
         attributes.TryGetValue(name, out var v) && long.TryParse(v, CultureInfo.InvariantCulture, out var n) ? n : 0;
 
     private static int Seconds(TimeSpan t) => (int)Math.Ceiling(Math.Max(0, t.TotalSeconds));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Queue {Queue} already exists with other attributes; keeping the deployed attributes")]
+    private static partial void LogQueueExists(ILogger logger, string queue);
 }
