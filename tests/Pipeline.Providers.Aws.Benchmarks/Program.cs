@@ -10,7 +10,7 @@ using Pipeline.TestKit.Emulators;
 
 // Measures SQS messages/s (batches of 10, against moto) and PostgreSQL merge rows/s (100,000-row batch),
 // each beside a baseline from the same run. Usage: dotnet run -c Release --project tests/Pipeline.Providers.Aws.Benchmarks [messages] [rows]
-var messages = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5_000;
+var messages = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 500;
 var rows = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000;
 
 await using var moto = new MotoFixture();
