@@ -1,4 +1,9 @@
+using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Providers.Abstractions;
+using Pipeline.Providers.Aws;
 using Pipeline.Lambda.Tests.Emulator;
 using Pipeline.TestKit.Emulators;
 
@@ -61,6 +66,8 @@ public sealed class DeployedStack : IAsyncLifetime
 
         Result = JsonDocument.Parse(stdout);
     }
+
+    public Uri Endpoint => _moto.Endpoint;
 
     public ValueTask DisposeAsync()
     {
@@ -268,6 +275,47 @@ public sealed class TemplateTests(DeployedStack stack) : IClassFixture<DeployedS
         var errorAlarms = alarms.Where(a => a.GetProperty("MetricName").GetString() == "Errors").Select(Target).ToHashSet();
         Assert.Equal(["EnrichedDeadLetterQueue", "RawEventsDeadLetterQueue"], dlqAlarms.Order());
         Assert.Equal(["EnrichFunction", "IngestFunction", "LoadFunction"], errorAlarms.Order());
+    }
+
+    [Fact]
+    public async Task Deploy_ToMoto_AwsProvidersWorkOnTheStacksBucketsAndQueues()
+    {
+        Require();
+        var ct = TestContext.Current.CancellationToken;
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Aws:Region"] = MotoFixture.Region,
+            ["Aws:ServiceUrl"] = stack.Endpoint.ToString(),
+            ["Aws:ForcePathStyle"] = "true",
+            ["Aws:AccessKeyId"] = MotoFixture.AccessKeyId,
+            ["Aws:SecretAccessKey"] = MotoFixture.SecretAccessKey,
+            ["Aws:SqsDeduplicationAfterDelete"] = "false",
+        }).Build();
+        await using var services = new ServiceCollection().AddAwsProviders(configuration).BuildServiceProvider();
+        var store = services.GetRequiredService<IObjectStore>();
+        var queues = services.GetRequiredService<IMessageQueue>();
+        var raw = $"{P}-raw-123456789012-us-east-1";
+
+        var body = Encoding.UTF8.GetBytes("""[{"transaction_id":"T-1"}]""");
+        using (var content = new MemoryStream(body))
+        {
+            await store.PutAsync(raw, "transactions/probe.json", content, new PutOptions { ContentType = "application/json" }, ct);
+        }
+
+        var head = await store.HeadAsync(raw, "transactions/probe.json", ct);
+        var sent = await queues.SendBatchAsync($"{P}-enriched.fifo", [new OutgoingMessage("""{"probe":1}""", GroupId: "desk-A", DeduplicationId: "probe-1")], ct);
+        var received = await queues.ReceiveAsync($"{P}-enriched.fifo", new ReceiveOptions { MaxMessages = 10, WaitTime = TimeSpan.FromSeconds(1) }, ct);
+        var undeleted = await queues.DeleteBatchAsync($"{P}-enriched.fifo", received.Select(m => m.ReceiptHandle).ToList(), ct);
+        var dlq = await queues.GetDepthAsync($"{P}-enriched-dlq.fifo", ct);
+
+        Assert.NotNull(head);
+        Assert.Equal(body.Length, head.Size);
+        Assert.True(sent.AllSucceeded);
+        var message = Assert.Single(received);
+        Assert.Equal("desk-A", message.GroupId);
+        Assert.Equal("probe-1", message.DeduplicationId);
+        Assert.Empty(undeleted);
+        Assert.Equal(0, dlq.Total);
     }
 
     private void Require()
