@@ -80,9 +80,9 @@ public sealed class LoadTransactions(IWarehouse warehouse, WarehouseTables table
                 return $"record {i} ({batch.Records[i]?.TransactionId}): {string.Join("; ", problems)}";
             }
 
-            if (message.GroupId is not null && batch.Records[i].GroupId != message.GroupId)
+            if (message.GroupId is not null && MessageGroups.For(batch.Records[i].AccountId) != message.GroupId)
             {
-                return $"record {i} belongs to group '{batch.Records[i].GroupId}', the message to '{message.GroupId}'";
+                return $"record {i} belongs to group '{MessageGroups.For(batch.Records[i].AccountId)}', the message to '{message.GroupId}'";
             }
         }
 

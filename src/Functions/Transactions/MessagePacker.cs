@@ -6,8 +6,33 @@ using Pipeline.Providers.Abstractions;
 namespace Pipeline.Functions.Transactions;
 
 /// <summary>
-/// Packs enriched records into FIFO messages: many records of one account (message group) per
-/// message, under the SQS size limit. Everything is a function of the input order, so re-running
+/// The FIFO message group of an account: one of <see cref="Count"/> stable buckets of accounts, so
+/// that a file with thousands of accounts still packs hundreds of records per message. All records of
+/// an account share a bucket, so per-account order is kept; correctness never depends on it anyway
+/// (the merge keeps the highest version whatever the order).
+/// </summary>
+public static class MessageGroups
+{
+    public const int Count = 64;
+
+    public static string For(string accountId)
+    {
+        ArgumentNullException.ThrowIfNull(accountId);
+
+        // FNV-1a: stable across processes and platforms (string.GetHashCode is randomised per process).
+        var hash = 2166136261u;
+        foreach (var c in accountId)
+        {
+            hash = (hash ^ c) * 16777619u;
+        }
+
+        return "accounts-" + (hash % Count).ToString("D2", System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
+
+/// <summary>
+/// Packs enriched records into FIFO messages: many records of one account group (message group, see
+/// <see cref="MessageGroups"/>) per message, under the SQS size limit. Everything is a function of the input order, so re-running
 /// the same object yields the same messages and deduplication ids: a message's dedup id is the
 /// SHA-256 of its records' dedup ids in order.
 /// </summary>
@@ -42,11 +67,12 @@ public sealed class MessagePacker
         ArgumentNullException.ThrowIfNull(record);
         var json = JsonSerializer.SerializeToUtf8Bytes(record, TransactionJsonContext.Default.EnrichedTransaction);
         List<OutgoingMessage>? ready = null;
-        if (!groups.TryGetValue(record.GroupId, out var group))
+        var groupId = MessageGroups.For(record.AccountId);
+        if (!groups.TryGetValue(groupId, out var group))
         {
-            group = new Group(record.GroupId);
-            groups[record.GroupId] = group;
-            groupOrder.Add(record.GroupId);
+            group = new Group(groupId);
+            groups[groupId] = group;
+            groupOrder.Add(groupId);
         }
 
         if (group.Records.Count > 0 && (group.Records.Count >= maxRecords || group.Bytes + json.Length + 1 > maxBytes))
