@@ -71,17 +71,13 @@ internal sealed partial class SqsMessageQueue : IMessageQueue
     public async Task<SendBatchResult> SendBatchAsync(string queue, IReadOnlyList<OutgoingMessage> messages, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        if (messages.Count > QueueLimits.MaxBatchSize)
+        if (messages.Count is 0 or > QueueLimits.MaxBatchSize)
         {
-            throw new ArgumentException($"At most {QueueLimits.MaxBatchSize} messages per batch (got {messages.Count}); split the batch.", nameof(messages));
+            throw new ArgumentException($"A batch holds 1 to {QueueLimits.MaxBatchSize} messages (got {messages.Count}); split or skip the batch.", nameof(messages));
         }
 
         var sent = new List<SentMessage>();
         var failed = new List<FailedEntry>();
-        if (messages.Count == 0)
-        {
-            return new SendBatchResult(sent, failed);
-        }
 
         var url = await UrlAsync(queue, cancellationToken).ConfigureAwait(false);
         var fifo = queue.EndsWith(".fifo", StringComparison.Ordinal);
