@@ -107,12 +107,21 @@ public sealed class EnrichTransactions(
 
     private async Task EnqueueAsync(List<OutgoingMessage> pending, OutgoingMessage message, CancellationToken cancellationToken)
     {
+        // A send batch holds at most 10 messages AND at most 1 MB (SQS): flush before either is exceeded.
+        if (pending.Count > 0 && BatchBytes(pending) + BatchBytes([message]) > QueueLimits.MaxBatchBytes)
+        {
+            await SendAsync(pending, cancellationToken);
+        }
+
         pending.Add(message);
         if (pending.Count >= QueueLimits.MaxBatchSize)
         {
             await SendAsync(pending, cancellationToken);
         }
     }
+
+    private static long BatchBytes(IEnumerable<OutgoingMessage> messages) =>
+        messages.Sum(m => (long)Encoding.UTF8.GetByteCount(m.Body) + 512);
 
     private async Task SendAsync(List<OutgoingMessage> pending, CancellationToken cancellationToken)
     {
