@@ -70,14 +70,14 @@ internal sealed class ObjectEventListener
             catch (Exception ex)
             {
                 _logger.LogError(ex, PollFailedTemplate, _zone);
-                await WaitQuietlyAsync(stopping);
+                await Backoff.WaitQuietlyAsync(stopping);
                 continue;
             }
 
             if (deliveries.Count == 0)
             {
                 Interlocked.Exchange(ref _lastEmptyPollStarted, pollStarted);
-                await WaitQuietlyAsync(stopping);
+                await Backoff.WaitQuietlyAsync(stopping);
                 continue;
             }
 
@@ -173,44 +173,26 @@ internal sealed class ObjectEventListener
         return outcome;
     }
 
-    private async Task HeartbeatAsync(IReadOnlyList<ObjectEventDelivery> deliveries, CancellationToken cancellationToken)
-    {
-        var visibility = _settings.Queues.VisibilityTimeout;
-        using var timer = new PeriodicTimer(visibility / 2);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
+    private Task HeartbeatAsync(IReadOnlyList<ObjectEventDelivery> deliveries, CancellationToken cancellationToken) =>
+        Heartbeat.RunAsync(
+            _settings.Queues.VisibilityTimeout,
+            async ct =>
             {
+                // One delivery's failed beat must not stop the others'.
                 foreach (var d in deliveries)
                 {
                     try
                     {
-                        await _events.ChangeVisibilityAsync(_zone, d, visibility, cancellationToken);
+                        await _events.ChangeVisibilityAsync(_zone, d, _settings.Queues.VisibilityTimeout, ct);
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {
                         _logger.LogWarning(ex, HeartbeatFailedTemplate, _zone);
                     }
                 }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The batch ended.
-        }
-    }
-
-    private async Task WaitQuietlyAsync(CancellationToken stopping)
-    {
-        try
-        {
-            await Backoff.WaitAsync(stopping);
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
-        }
-    }
+            },
+            ex => _logger.LogWarning(ex, HeartbeatFailedTemplate, _zone),
+            cancellationToken);
 
     private enum Outcome
     {

@@ -24,4 +24,17 @@ internal sealed class PollingBackoff(TimeSpan min, TimeSpan max)
         await Task.WhenAny(Task.Delay(delay, cancellationToken), wake);
         cancellationToken.ThrowIfCancellationRequested();
     }
+
+    /// <summary>Waits like <see cref="WaitAsync"/>; stopping ends the wait without an exception.</summary>
+    public async Task WaitQuietlyAsync(CancellationToken stopping)
+    {
+        try
+        {
+            await WaitAsync(stopping);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
 }

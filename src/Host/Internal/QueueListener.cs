@@ -98,13 +98,13 @@ internal sealed class QueueListener
             catch (Exception ex)
             {
                 _logger.LogError(ex, PollFailedTemplate, _queue, _function.Name);
-                await WaitQuietlyAsync(stopping);
+                await Backoff.WaitQuietlyAsync(stopping);
                 continue;
             }
 
             if (batch.Count == 0)
             {
-                await WaitQuietlyAsync(stopping);
+                await Backoff.WaitQuietlyAsync(stopping);
                 continue;
             }
 
@@ -268,41 +268,12 @@ internal sealed class QueueListener
         }
     }
 
-    private async Task HeartbeatAsync(IReadOnlyList<ReceivedMessage> messages, CancellationToken cancellationToken)
-    {
-        var visibility = _settings.Queues.VisibilityTimeout;
-        using var timer = new PeriodicTimer(visibility / 2);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken))
-            {
-                try
-                {
-                    await _queues.ChangeVisibilityBatchAsync(_queue, messages.Select(m => new VisibilityChange(m.ReceiptHandle, visibility)).ToList(), cancellationToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException)
-                {
-                    _logger.LogWarning(ex, HeartbeatFailedTemplate, _queue);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The batch ended.
-        }
-    }
-
-    private async Task WaitQuietlyAsync(CancellationToken stopping)
-    {
-        try
-        {
-            await Backoff.WaitAsync(stopping);
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
-        }
-    }
+    private Task HeartbeatAsync(IReadOnlyList<ReceivedMessage> messages, CancellationToken cancellationToken) =>
+        Heartbeat.RunAsync(
+            _settings.Queues.VisibilityTimeout,
+            ct => _queues.ChangeVisibilityBatchAsync(_queue, messages.Select(m => new VisibilityChange(m.ReceiptHandle, _settings.Queues.VisibilityTimeout)).ToList(), ct),
+            ex => _logger.LogWarning(ex, HeartbeatFailedTemplate, _queue),
+            cancellationToken);
 
     private static Dictionary<string, string> Metadata(IReadOnlyList<ReceivedMessage> messages) => new()
     {
