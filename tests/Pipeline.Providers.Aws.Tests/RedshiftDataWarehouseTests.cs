@@ -1,3 +1,4 @@
+using Pipeline.TestKit.Warehouse;
 using Pipeline.Providers.Abstractions;
 using Pipeline.Providers.Aws.Internal;
 using Pipeline.Providers.Aws.RedshiftData;
@@ -7,24 +8,11 @@ namespace Pipeline.Providers.Aws.Tests;
 /// <summary>The warehouse over recorded Data API responses: result paging, type mapping, merge counts, failures.</summary>
 public sealed class RedshiftDataWarehouseTests
 {
-    internal static readonly TableDefinition Trades = new(
-        "trades",
-        [
-            new("trade_id", ColumnType.Text),
-            new("version", ColumnType.Integer),
-            new("amount", ColumnType.Decimal),
-            new("booked", ColumnType.Boolean),
-            new("trade_date", ColumnType.Date),
-            new("executed_at", ColumnType.Timestamp),
-            new("note", ColumnType.Text, Nullable: true),
-        ],
-        ["trade_id"],
-        "version");
+    private static readonly TableDefinition Trades = SampleTrades.Table;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    internal static object?[] Row(string id, long version, decimal amount = 1.5m, string? note = null) =>
-        [id, version, amount, true, new DateOnly(2026, 11, 21), new DateTimeOffset(2026, 11, 21, 9, 30, 0, TimeSpan.FromHours(1)), note];
+    private static object?[] Row(string id, long version, decimal amount = 1.5m, string? note = null) => SampleTrades.Row(id, version, amount, note);
 
     [Fact]
     public async Task Query_TwoResultPages_ReadsAllRowsWithContractTypes()

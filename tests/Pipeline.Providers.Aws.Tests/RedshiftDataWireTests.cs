@@ -1,3 +1,4 @@
+using Pipeline.TestKit.Warehouse;
 using System.Collections.Concurrent;
 using Pipeline.Providers.Abstractions;
 using Pipeline.Providers.Aws.RedshiftData;
@@ -53,7 +54,7 @@ public sealed class RedshiftDataWireTests(MotoFixture moto)
         var (client, bodies) = Client();
         var warehouse = new RedshiftDataWarehouse(client, new RedshiftOptions { WorkgroupName = "pipeline", Database = "dev", SecretArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:redshift-abc" });
 
-        var e = await Assert.ThrowsAsync<AwsServiceException>(() => warehouse.MergeAsync([new MergeBatch(RedshiftDataWarehouseTests.Trades, [RedshiftDataWarehouseTests.Row("T1", 1)])], Ct));
+        var e = await Assert.ThrowsAsync<AwsServiceException>(() => warehouse.MergeAsync([new MergeBatch(SampleTrades.Table, [SampleTrades.Row("T1", 1)])], Ct));
 
         Assert.Equal(500, (int)e.StatusCode);
         Assert.Contains(bodies, b => b.Item2 == "BatchExecuteStatement");

@@ -1,3 +1,4 @@
+using Pipeline.TestKit.Warehouse;
 using Npgsql;
 using Pipeline.Providers.Abstractions;
 using Pipeline.Providers.Aws.RedshiftData;
@@ -13,7 +14,7 @@ namespace Pipeline.Providers.Aws.Tests;
 /// </summary>
 public sealed class RedshiftSqlOnPostgresTests(PostgresFixture postgres)
 {
-    private static readonly TableDefinition Trades = RedshiftDataWarehouseTests.Trades;
+    private static readonly TableDefinition Trades = SampleTrades.Table;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -77,7 +78,7 @@ public sealed class RedshiftSqlOnPostgresTests(PostgresFixture postgres)
     }
 
     private static object?[] Row(string id, long version, decimal amount = 1.5m, string? note = null) =>
-        RedshiftDataWarehouseTests.Row(id, version, amount, note);
+        SampleTrades.Row(id, version, amount, note);
 
     private static async Task<Dictionary<string, (long Received, long Written)>> RunMergeAsync(Db db, IReadOnlyList<MergeBatch> batches) =>
         await RunPlanAsync(db, RedshiftSql.PlanMerge(db.Schema, batches, Guid.NewGuid().ToString("N")[..8], RedshiftLimits.MaxStatementBytes));

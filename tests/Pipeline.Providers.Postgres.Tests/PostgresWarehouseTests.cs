@@ -1,3 +1,4 @@
+using Pipeline.TestKit.Warehouse;
 using Pipeline.Providers.Abstractions;
 using Pipeline.TestKit.Emulators;
 
@@ -5,24 +6,11 @@ namespace Pipeline.Providers.Postgres.Tests;
 
 public sealed class PostgresWarehouseTests(PostgresFixture postgres)
 {
-    private static readonly TableDefinition Trades = new(
-        "trades",
-        [
-            new("trade_id", ColumnType.Text),
-            new("version", ColumnType.Integer),
-            new("amount", ColumnType.Decimal),
-            new("booked", ColumnType.Boolean),
-            new("trade_date", ColumnType.Date),
-            new("executed_at", ColumnType.Timestamp),
-            new("note", ColumnType.Text, Nullable: true),
-        ],
-        ["trade_id"],
-        "version");
+    private static readonly TableDefinition Trades = SampleTrades.Table;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static object?[] Row(string id, long version, decimal amount = 1.5m, string? note = null) =>
-        [id, version, amount, true, new DateOnly(2026, 11, 21), new DateTimeOffset(2026, 11, 21, 9, 30, 0, TimeSpan.FromHours(1)), note];
+    private static object?[] Row(string id, long version, decimal amount = 1.5m, string? note = null) => SampleTrades.Row(id, version, amount, note);
 
     [Fact]
     public async Task Merge_OutOfOrderVersions_KeepsHighestVersion()
