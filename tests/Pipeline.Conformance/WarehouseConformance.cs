@@ -211,6 +211,70 @@ public abstract class WarehouseConformance : IAsyncLifetime
         Assert.Equal(5000L, Convert.ToInt64(count.Rows[0][0], System.Globalization.CultureInfo.InvariantCulture));
     }
 
+    protected static TableDefinition Daily() => new(
+        ConformanceNames.Table("daily"),
+        [
+            new ColumnDefinition("trade_date", ColumnType.Date),
+            new ColumnDefinition("name", ColumnType.Text),
+            new ColumnDefinition("amount", ColumnType.Decimal),
+        ],
+        ["trade_date", "name"]);
+
+    private static readonly DateOnly Day1 = new(2026, 11, 20);
+    private static readonly DateOnly Day2 = new(2026, 11, 21);
+
+    private static MergeBatch Day(TableDefinition t, DateOnly day, params (string Name, decimal Amount)[] rows) =>
+        new(t, rows.Select(r => new object?[] { day, r.Name, r.Amount }).ToList()) { ReplaceWhere = new Dictionary<string, object?> { ["trade_date"] = day } };
+
+    [Fact]
+    public async Task Merge_ReplaceWhere_RowsMissingFromBatchDisappearOnlyInThatPartition()
+    {
+        var t = await EnsureAsync(Daily());
+        await Warehouse.MergeAsync([Day(t, Day1, ("a", 1m), ("b", 2m), ("c", 3m)), Day(t, Day2, ("a", 10m), ("c", 30m))], Ct);
+
+        await Warehouse.MergeAsync([Day(t, Day1, ("a", 1.5m), ("b", 2m))], Ct);
+
+        Assert.Equal(
+            [[Day1, "a", 1.5m], [Day1, "b", 2m], [Day2, "a", 10m], [Day2, "c", 30m]],
+            await AllAsync(t));
+    }
+
+    [Fact]
+    public async Task Merge_ReplaceWhereNoRows_ClearsPartition()
+    {
+        var t = await EnsureAsync(Daily());
+        await Warehouse.MergeAsync([Day(t, Day1, ("a", 1m)), Day(t, Day2, ("a", 2m))], Ct);
+
+        await Warehouse.MergeAsync([Day(t, Day1)], Ct);
+        await Warehouse.MergeAsync([Day(t, Day1)], Ct);
+
+        Assert.Equal([[Day2, "a", 2m]], await AllAsync(t));
+    }
+
+    [Fact]
+    public async Task Merge_ReplaceWhereRowOutsidePartition_ThrowsAndWritesNothing()
+    {
+        var t = await EnsureAsync(Daily());
+        await Warehouse.MergeAsync([Day(t, Day1, ("a", 1m))], Ct);
+        var bad = new MergeBatch(t, [[Day2, "x", 9m]]) { ReplaceWhere = new Dictionary<string, object?> { ["trade_date"] = Day1 } };
+
+        await Assert.ThrowsAnyAsync<WarehouseException>(() => Warehouse.MergeAsync([bad], Ct));
+
+        Assert.Equal([[Day1, "a", 1m]], await AllAsync(t));
+    }
+
+    [Fact]
+    public async Task Merge_ReplaceWhereThenFailingBatch_RollsBackTheDelete()
+    {
+        var t = await EnsureAsync(Daily());
+        await Warehouse.MergeAsync([Day(t, Day1, ("a", 1m))], Ct);
+        var missing = Trades(ConformanceNames.Table("never_created"));
+
+        await Assert.ThrowsAnyAsync<WarehouseException>(() => Warehouse.MergeAsync([Day(t, Day1), new MergeBatch(missing, [["t1", 1L, 1m, null]])], Ct));
+
+        Assert.Equal([[Day1, "a", 1m]], await AllAsync(t));
+    }
+
     protected async Task<TableDefinition> EnsureAsync(TableDefinition table)
     {
         await Warehouse.EnsureTableAsync(table, Ct);

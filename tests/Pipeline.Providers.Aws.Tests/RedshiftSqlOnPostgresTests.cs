@@ -77,6 +77,23 @@ public sealed class RedshiftSqlOnPostgresTests(PostgresFixture postgres)
         Assert.Null(stored[6]);
     }
 
+    [Fact]
+    public async Task Merge_ReplaceWhere_DeletesFirstThenMergesInTheSameCall()
+    {
+        await using var db = await DatabaseAsync();
+        await RunMergeAsync(db, [new MergeBatch(Trades, [Row("T1", 1, note: "p1"), Row("T2", 1, note: "p1"), Row("T3", 1, note: "p2")])]);
+        var replace = new Dictionary<string, object?> { ["note"] = "p1", ["trade_date"] = new DateOnly(2026, 11, 21) };
+
+        var plan = RedshiftSql.PlanMerge(db.Schema, [new MergeBatch(Trades, [Row("T1", 1, 11m, "p1")]) { ReplaceWhere = replace }], "r1", RedshiftLimits.MaxStatementBytes);
+        Assert.StartsWith("DELETE FROM", plan.MergeCall[0], StringComparison.Ordinal);
+        await RunPlanAsync(db, plan);
+        await RunMergeAsync(db, [new MergeBatch(Trades, []) { ReplaceWhere = new Dictionary<string, object?> { ["note"] = "nothing stored" } }]);
+
+        var rows = await QueryAsync(db, $"SELECT trade_id, amount, note FROM {db.Schema}.trades ORDER BY trade_id");
+        Assert.Equal([["T1", 11m, "p1"], ["T3", 1.5m, "p2"]], rows);
+        Assert.Throws<WarehouseException>(() => RedshiftSql.PlanMerge(db.Schema, [new MergeBatch(Trades, [Row("T9", 1, note: "p2")]) { ReplaceWhere = replace }], "r2", RedshiftLimits.MaxStatementBytes));
+    }
+
     private static object?[] Row(string id, long version, decimal amount = 1.5m, string? note = null) =>
         SampleTrades.Row(id, version, amount, note);
 

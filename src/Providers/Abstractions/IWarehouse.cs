@@ -42,7 +42,18 @@ public sealed record TableDefinition(
     string? VersionColumn = null);
 
 /// <summary>Rows for one table; each row holds a value per column of the table definition, in its order.</summary>
-public sealed record MergeBatch(TableDefinition Table, IReadOnlyList<object?[]> Rows);
+public sealed record MergeBatch(TableDefinition Table, IReadOnlyList<object?[]> Rows)
+{
+    /// <summary>
+    /// Optional partition replace ("this batch is the whole partition"): column name → value (non-null). In the same
+    /// transaction, BEFORE any row of the call is merged, every stored row of the table whose columns equal all these
+    /// values is deleted; then the rows are merged as usual. So rows that no longer belong to the partition disappear,
+    /// and empty <see cref="Rows"/> clears it. Every row of the batch must carry these values (else the merge throws
+    /// <see cref="WarehouseException"/> with nothing written). Deletes of all batches of a call run before all merges,
+    /// so put a partition's rows in one call; null (the default) deletes nothing.
+    /// </summary>
+    public IReadOnlyDictionary<string, object?>? ReplaceWhere { get; init; }
+}
 
 public sealed record MergeResult(IReadOnlyDictionary<string, TableMergeCounts> Tables);
 

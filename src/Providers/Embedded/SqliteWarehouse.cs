@@ -67,17 +67,28 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
 
         // Validate and encode everything before the transaction: a bad value fails the merge with nothing written.
         var prepared = new List<(TableDefinition Table, List<object?[]> Rows, long Received)>(batches.Count);
+        var replaces = new List<(TableDefinition Table, (int Index, object Value)[] Where)>();
         foreach (var batch in batches)
         {
             Validate(batch.Table);
             var rows = Collapse(batch.Table, batch.Rows);
             prepared.Add((batch.Table, rows, rows.Count));
+            if (batch.ReplaceWhere is { } where)
+            {
+                replaces.Add((batch.Table, Partition(batch.Table, where, rows)));
+            }
         }
 
         try
         {
             return await db.WriteAsync((c, tx) =>
             {
+                // Partition replaces first (all of them), then the merges: the contract's order.
+                foreach (var (table, where) in replaces)
+                {
+                    DeletePartition(c, tx, table, where);
+                }
+
                 var counts = new Dictionary<string, TableMergeCounts>(StringComparer.Ordinal);
                 foreach (var (table, rows, received) in prepared)
                 {
@@ -329,6 +340,51 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
         }
 
         return result;
+    }
+
+    /// <summary>The stored form of a ReplaceWhere set; throws when a column is unknown, a value null/mistyped, or a row outside it.</summary>
+    private static (int Index, object Value)[] Partition(TableDefinition table, IReadOnlyDictionary<string, object?> where, List<object?[]> rows)
+    {
+        if (where.Count == 0)
+        {
+            throw new WarehouseException($"ReplaceWhere for table '{table.Name}' is empty; it would delete the whole table. Name the partition's columns and values, or leave ReplaceWhere null.");
+        }
+
+        var result = new (int Index, object Value)[where.Count];
+        var n = 0;
+        foreach (var (name, value) in where)
+        {
+            var index = IndexOf(table, name);
+            var stored = value is null ? null : WarehouseValues.ToStored(table.Columns[index].Type, value);
+            result[n++] = (index, stored ?? throw new WarehouseException($"ReplaceWhere value of '{table.Name}.{name}' must be a non-null {table.Columns[index].Type}, not {value?.GetType().Name ?? "null"}."));
+        }
+
+        for (var r = 0; r < rows.Count; r++)
+        {
+            foreach (var (index, value) in result)
+            {
+                if (!Equals(rows[r][index], value))
+                {
+                    throw new WarehouseException($"A row for table '{table.Name}' has {table.Columns[index].Name} = '{rows[r][index]}' outside the partition being replaced ('{value}'). Every row of a ReplaceWhere batch must belong to its partition.");
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private static void DeletePartition(SqliteConnection c, SqliteTransaction tx, TableDefinition table, (int Index, object Value)[] where)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "DELETE FROM " + WarehouseValues.QuoteIdentifier(table.Name) + " WHERE "
+            + string.Join(" AND ", where.Select((w, i) => $"{WarehouseValues.QuoteIdentifier(table.Columns[w.Index].Name)} = $w{i}")) + ";";
+        for (var i = 0; i < where.Length; i++)
+        {
+            cmd.Parameters.AddWithValue("$w" + i, where[i].Value);
+        }
+
+        cmd.ExecuteNonQuery();
     }
 
     private static long Upsert(SqliteConnection c, SqliteTransaction tx, TableDefinition table, List<object?[]> rows)

@@ -67,6 +67,16 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Partition replaces first (all of them), then the merges: the contract's order.
+            foreach (var batch in batches)
+            {
+                TableShape.Validate(batch.Table);
+                if (batch.ReplaceWhere is { } where)
+                {
+                    await DeletePartitionAsync(connection, transaction, batch, where, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
             for (var i = 0; i < batches.Count; i++)
             {
                 var batch = batches[i];
@@ -188,6 +198,33 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
 
         return new TableMergeCounts(received, written, received - written);
     }
+
+    private async Task DeletePartitionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, MergeBatch batch, IReadOnlyDictionary<string, object?> where, CancellationToken cancellationToken)
+    {
+        var table = batch.Table;
+        var partition = TableShape.Partition(table, where, batch.Rows);
+        await using var command = new NpgsqlCommand(
+            $"DELETE FROM {Qualified(table.Name)} WHERE {string.Join(" AND ", partition.Select((p, i) => $"{SqlIdentifier.Quote(p.Column.Name)} = @w{i}"))}",
+            connection,
+            transaction) { CommandTimeout = _options.CommandTimeoutSeconds };
+        for (var i = 0; i < partition.Count; i++)
+        {
+            command.Parameters.Add(new NpgsqlParameter("w" + i, NpgsqlTypeOf(partition[i].Column.Type)) { Value = ToParameter(partition[i].Value) });
+        }
+
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static NpgsqlDbType NpgsqlTypeOf(ColumnType type) => type switch
+    {
+        ColumnType.Text => NpgsqlDbType.Text,
+        ColumnType.Integer => NpgsqlDbType.Bigint,
+        ColumnType.Decimal => NpgsqlDbType.Numeric,
+        ColumnType.Boolean => NpgsqlDbType.Boolean,
+        ColumnType.Date => NpgsqlDbType.Date,
+        ColumnType.Timestamp => NpgsqlDbType.TimestampTz,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown column type."),
+    };
 
     private static async Task WriteValueAsync(NpgsqlBinaryImporter writer, ColumnDefinition column, object? value, string table, CancellationToken cancellationToken)
     {

@@ -59,6 +59,8 @@ internal static partial class RedshiftSql
         var roles = new List<MergeStatementRole>();
         var stages = new List<string>();
         var received = new Dictionary<string, long>(StringComparer.Ordinal);
+        var deletes = new List<string>();
+        var deleteRoles = new List<MergeStatementRole>();
         var index = 0;
         foreach (var group in batches.GroupBy(b => b.Table.Name, StringComparer.Ordinal))
         {
@@ -72,6 +74,15 @@ internal static partial class RedshiftSql
             }
 
             Validate(table);
+            foreach (var batch in group)
+            {
+                if (batch.ReplaceWhere is { } where)
+                {
+                    deletes.Add(DeletePartition($"{s}.{Quote(table.Name)}", table, where, batch.Rows));
+                    deleteRoles.Add(new MergeStatementRole(table.Name, CountsWritten: false));
+                }
+            }
+
             var rows = Collapse(table, group.SelectMany(b => b.Rows));
             received[table.Name] = rows.Count;
             if (rows.Count == 0)
@@ -103,6 +114,9 @@ internal static partial class RedshiftSql
             roles.Add(new MergeStatementRole(table.Name, CountsWritten: false));
         }
 
+        // Partition replaces (ReplaceWhere) run first in the same final transaction, then the merges: the contract's order.
+        merge.InsertRange(0, deletes);
+        roles.InsertRange(0, deleteRoles);
         if (merge.Count > RedshiftLimits.MaxSqlsPerBatch)
         {
             throw new WarehouseException($"One merge touches too many tables ({merge.Count} statements; the final transaction allows {RedshiftLimits.MaxSqlsPerBatch}, i.e. 13 tables): split the merge.");
@@ -110,6 +124,40 @@ internal static partial class RedshiftSql
 
         var calls = loadStatements.Chunk(RedshiftLimits.MaxSqlsPerBatch).Select(c => (IReadOnlyList<string>)c).ToList();
         return new MergePlan(calls, merge, stages, received, roles);
+    }
+
+    /// <summary>DELETE of one ReplaceWhere partition; throws when a column is unknown, a value null, or a row of the batch outside it.</summary>
+    public static string DeletePartition(string target, TableDefinition table, IReadOnlyDictionary<string, object?> where, IReadOnlyList<object?[]> rows)
+    {
+        if (where.Count == 0)
+        {
+            throw new WarehouseException($"ReplaceWhere for table {table.Name} is empty; it would delete the whole table. Name the partition's columns and values, or leave ReplaceWhere null.");
+        }
+
+        var conditions = new List<string>();
+        foreach (var (name, value) in where)
+        {
+            var index = IndexOf(table, name);
+            var column = table.Columns[index];
+            if (value is null)
+            {
+                throw new WarehouseException($"ReplaceWhere value of {table.Name}.{name} must be a non-null {column.Type}.");
+            }
+
+            // Compare rendered literals: the same typed value renders the same SQL text.
+            var literal = Literal(column with { Nullable = false }, value, table.Name);
+            foreach (var row in rows)
+            {
+                if (row.Length != table.Columns.Count || Literal(column with { Nullable = true }, row[index], table.Name) != literal)
+                {
+                    throw new WarehouseException($"A row for table {table.Name} has {name} outside the partition being replaced ({literal}). Every row of a ReplaceWhere batch must belong to its partition.");
+                }
+            }
+
+            conditions.Add($"{Quote(name)} = {literal}");
+        }
+
+        return $"DELETE FROM {target} WHERE {string.Join(" AND ", conditions)}";
     }
 
     public static string Literal(ColumnDefinition column, object? value, string table)
