@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Functions.Functions;
+using Pipeline.Functions.Ingestion;
 using Pipeline.Functions.Transactions;
 using Pipeline.Host;
 
@@ -54,6 +56,9 @@ public static class PipelineApp
     public static void Configure(FunctionsHostBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+
+        // Lowest precedence: code defaults (e.g. the daily ingestion schedule) that any source may override.
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = IngestionOptions.ConfigurationDefaults });
         AddPipelineServices(builder.Services, builder.Configuration);
     }
 
@@ -62,6 +67,8 @@ public static class PipelineApp
         services.AddSingleton(_ => PipelineSettings.From(configuration));
         services.AddSingleton<ReferenceDataCache>();
         services.AddSingleton<WarehouseTables>();
+        services.AddOptions<IngestionOptions>().Bind(configuration.GetSection(IngestionOptions.SectionName));
+        services.AddSingleton<TradeIngestor>();
         services.AddOptions<EnrichmentOptions>().Bind(configuration.GetSection(EnrichmentOptions.SectionName));
     }
 }

@@ -2,7 +2,8 @@ using System.CommandLine;
 using Pipeline.Functions;
 using Pipeline.Host;
 
-// The pipeline app: run (the main job), start (the long-running host), query, bench.
+// The pipeline app: run (the main job), start (the long-running host), query, bench,
+// ingest / backfill / status / serve-sample-api (the scheduled API ingestion).
 var dataRoot = new Option<string?>("--data-root") { Description = "Data folder of the embedded providers (default .pipeline)." };
 var contentRoot = new Option<string?>("--content-root") { Description = "Repository root with host.json, local.settings.json and local/ (found automatically)." };
 var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
@@ -31,6 +32,54 @@ bench.SetAction((parse, ct) => BenchCommand.RunAsync(
     parse.GetValue(records), parse.GetValue(files), parse.GetValue(keep), parse.GetValue(contentRoot),
     parse.InvocationConfiguration.Output, ct));
 
+var until = new Option<DateTimeOffset?>("--until") { Description = "End of the window (exclusive; default now), as the timer's scheduled time would be." };
+var ingest = new Command("ingest", "Run the IngestTrades function once now: fetch the trades API from the stored cursor into the raw zone.") { until, json, dataRoot, contentRoot };
+ingest.SetAction((parse, ct) => IngestionCommands.IngestAsync(
+    parse.GetValue(until), parse.GetValue(json), parse.GetValue(dataRoot), parse.GetValue(contentRoot),
+    parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
+
+var fromDate = new Option<DateOnly>("--from") { Description = "First trade date (UTC, yyyy-MM-dd).", Required = true };
+var toDate = new Option<DateOnly>("--to") { Description = "Last trade date (UTC, inclusive).", Required = true };
+var backfill = new Command("backfill", "Fetch trades executed in a date range into the raw zone, without touching the incremental cursor.") { fromDate, toDate, json, dataRoot, contentRoot };
+backfill.SetAction((parse, ct) => IngestionCommands.BackfillAsync(
+    parse.GetValue(fromDate), parse.GetValue(toDate), parse.GetValue(json), parse.GetValue(dataRoot), parse.GetValue(contentRoot),
+    parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
+
+var runs = new Option<int>("--runs") { Description = "How many of the latest ingestion runs to show.", DefaultValueFactory = _ => 5 };
+var status = new Command("status", "Show the ingestion cursor and last runs, queue depths, dead-letter and quarantine counts.") { runs, json, dataRoot, contentRoot };
+status.SetAction((parse, ct) => IngestionCommands.StatusAsync(
+    parse.GetValue(runs), parse.GetValue(json), parse.GetValue(dataRoot), parse.GetValue(contentRoot),
+    parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
+
+var port = new Option<int>("--port") { Description = "Loopback port (0 = a free one).", DefaultValueFactory = _ => 5080 };
+var perDay = new Option<int>("--trades-per-day") { Description = "Trades per trade date.", DefaultValueFactory = _ => 1000 };
+var apiFrom = new Option<DateOnly?>("--from") { Description = "First trade date served (default: the first date of the bundled FX rates)." };
+var apiTo = new Option<DateOnly?>("--to") { Description = "Last trade date served (default: the last date of the bundled FX rates)." };
+var rate = new Option<double>("--rate") { Description = "Requests per second before 429 (0 = unlimited).", DefaultValueFactory = _ => 20 };
+var retryAfter = new Option<string>("--retry-after") { Description = "Retry-After on 429: seconds, date or none.", DefaultValueFactory = _ => "seconds" };
+retryAfter.AcceptOnlyFromAmong("seconds", "date", "none");
+var failEvery = new Option<int>("--fail-every") { Description = "Start a burst of failures every N requests (0 = never).", DefaultValueFactory = _ => 0 };
+var failBurst = new Option<int>("--fail-burst") { Description = "Failures per burst.", DefaultValueFactory = _ => 1 };
+var failStatus = new Option<int>("--fail-status") { Description = "Status of an injected failure.", DefaultValueFactory = _ => 503 };
+var apiKey = new Option<string?>("--api-key") { Description = "Require this X-Api-Key header (default: no key). Prefer the SAMPLE_API_KEY environment variable." };
+var serve = new Command("serve-sample-api", "Serve deterministic paginated trades on loopback (page, offset, cursor and Link styles), with a rate limit and injectable failures.")
+{
+    port, perDay, apiFrom, apiTo, rate, retryAfter, failEvery, failBurst, failStatus, apiKey, contentRoot,
+};
+serve.SetAction((parse, ct) => IngestionCommands.ServeSampleApiAsync(
+    new Pipeline.Functions.SampleApi.SampleApiOptions
+    {
+        Port = parse.GetValue(port),
+        RequestsPerSecond = parse.GetValue(rate),
+        RetryAfterFormat = parse.GetValue(retryAfter)!,
+        FailEvery = parse.GetValue(failEvery),
+        FailBurst = parse.GetValue(failBurst),
+        FailStatus = parse.GetValue(failStatus),
+        ApiKey = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("SAMPLE_API_KEY"),
+    },
+    parse.GetValue(perDay), parse.GetValue(apiFrom), parse.GetValue(apiTo), parse.GetValue(contentRoot),
+    parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
+
 string root;
 try
 {
@@ -42,7 +91,7 @@ catch (DirectoryNotFoundException)
 }
 
 var start = FunctionsHost.CreateStartCommand(PipelineApp.Options(root, null, consoleLogging: true, args), PipelineApp.Configure);
-var rootCommand = new RootCommand("Pipeline: enrich → FIFO → load, on the embedded providers by default.") { run, start, query, bench };
+var rootCommand = new RootCommand("Pipeline: enrich → FIFO → load, on the embedded providers by default.") { run, start, query, bench, ingest, backfill, status, serve };
 return await rootCommand.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 
 static string? ContentRootArgument(string[] args)

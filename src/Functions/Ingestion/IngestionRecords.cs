@@ -1,0 +1,82 @@
+using System.Text.Json.Serialization;
+
+namespace Pipeline.Functions.Ingestion;
+
+/// <summary>
+/// One window of the API to fetch: executed_at in (After, Before) for an incremental run, [From, Before)
+/// for a backfill. The id and key prefix are derived from the window only, so fetching it again
+/// lands on the same keys.
+/// </summary>
+public sealed record IngestionWindow(
+    string Id,
+    string Kind,
+    DateOnly RunDate,
+    DateTimeOffset? After,
+    DateTimeOffset? From,
+    DateTimeOffset Before);
+
+/// <summary>The durable incremental state (raw zone, <c>ingestion/&lt;source&gt;/state.json</c>).</summary>
+/// <param name="Cursor">Highest executed_at of a completed incremental run.</param>
+/// <param name="Pending">The window of an incremental run that has not completed: the next run resumes it instead of opening a new one.</param>
+public sealed record IngestionState(string Source, DateTimeOffset? Cursor, IngestionWindow? Pending, DateTimeOffset UpdatedAt);
+
+/// <summary>The audit of one run (raw zone, <c>ingestion/&lt;source&gt;/runs/…json</c>).</summary>
+public sealed record IngestionAudit
+{
+    public required string Source { get; init; }
+
+    public required string Kind { get; init; }
+
+    public required string WindowId { get; init; }
+
+    public required IngestionWindow Window { get; init; }
+
+    /// <summary>True when this run resumed the pending window of an earlier run that did not complete.</summary>
+    public bool Resumed { get; init; }
+
+    /// <summary>"succeeded" or "failed".</summary>
+    public required string Status { get; init; }
+
+    public string? Error { get; init; }
+
+    public required DateTimeOffset StartedAt { get; init; }
+
+    public required DateTimeOffset FinishedAt { get; init; }
+
+    public long DurationMs { get; init; }
+
+    /// <summary>Non-empty pages fetched.</summary>
+    public int Pages { get; init; }
+
+    /// <summary>Pages stored by this run (the rest were already there with the same bytes, or conflicted).</summary>
+    public int PagesNew { get; init; }
+
+    public int PagesUnchanged { get; init; }
+
+    /// <summary>Pages whose key held different bytes: kept, and the new bytes stored beside them.</summary>
+    public int PagesConflicting { get; init; }
+
+    public long Records { get; init; }
+
+    public long RecordsNew { get; init; }
+
+    public long Bytes { get; init; }
+
+    public long Requests { get; init; }
+
+    public long Retries { get; init; }
+
+    public DateTimeOffset? CursorBefore { get; init; }
+
+    public DateTimeOffset? CursorAfter { get; init; }
+
+    public IReadOnlyList<string> Keys { get; init; } = [];
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(IngestionState))]
+[JsonSerializable(typeof(IngestionAudit))]
+[JsonSerializable(typeof(string))]
+public sealed partial class IngestionJsonContext : JsonSerializerContext
+{
+}

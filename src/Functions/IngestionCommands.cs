@@ -1,0 +1,168 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Pipeline.Functions.Ingestion;
+using Pipeline.Functions.SampleApi;
+using Pipeline.Host;
+using Pipeline.Providers.Abstractions;
+
+namespace Pipeline.Functions;
+
+/// <summary><c>ingest</c>, <c>backfill</c>, <c>status</c> and <c>serve-sample-api</c>.</summary>
+public static class IngestionCommands
+{
+    /// <summary><c>ingest</c>: one incremental run now, exactly what the IngestTrades timer does.</summary>
+    public static Task<int> IngestAsync(DateTimeOffset? until, bool json, string? dataRoot, string? contentRoot, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
+        WithIngestorAsync(dataRoot, contentRoot, json, error, (ingestor, ct) => ingestor.RunIncrementalAsync(until ?? DateTimeOffset.UtcNow, ct), json, output, cancellationToken);
+
+    /// <summary><c>backfill --from --to</c>: fetch a date range without touching the cursor.</summary>
+    public static Task<int> BackfillAsync(DateOnly from, DateOnly to, bool json, string? dataRoot, string? contentRoot, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
+        WithIngestorAsync(dataRoot, contentRoot, json, error, (ingestor, ct) => ingestor.RunBackfillAsync(from, to, ct), json, output, cancellationToken);
+
+    /// <summary><c>status</c>: cursor, last runs with their audit figures, queue depths, dead letters, quarantine.</summary>
+    public static async Task<int> StatusAsync(int runs, bool json, string? dataRoot, string? contentRootOption, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        FunctionsHost host;
+        try
+        {
+            host = Build(dataRoot, contentRootOption, consoleLogging: false);
+        }
+        catch (Exception ex) when (ex is DirectoryNotFoundException or HostConfigurationException)
+        {
+            await error.WriteLineAsync(ex.Message);
+            return 2;
+        }
+
+        await using (host)
+        {
+            var report = await PipelineStatus.CollectAsync(host, runs, cancellationToken);
+            await output.WriteLineAsync(json ? report.ToJson() : report.ToText());
+            return 0;
+        }
+    }
+
+    /// <summary><c>serve-sample-api</c>: runs until Ctrl+C.</summary>
+    public static async Task<int> ServeSampleApiAsync(SampleApiOptions options, int tradesPerDay, DateOnly? from, DateOnly? to, string? contentRootOption, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        SampleTrades trades;
+        try
+        {
+            var root = PipelineApp.FindContentRoot(contentRootOption);
+            trades = SampleTrades.FromReference(Path.Combine(root, "local", "reference"), tradesPerDay, from, to);
+        }
+        catch (Exception ex) when (ex is DirectoryNotFoundException or ArgumentException or IOException)
+        {
+            await error.WriteLineAsync(ex.Message);
+            return 2;
+        }
+
+        await using var server = new SampleTradeServer(trades, options);
+        try
+        {
+            server.Start();
+        }
+        catch (System.Net.HttpListenerException ex)
+        {
+            await error.WriteLineAsync($"Cannot listen on port {options.Port}: {ex.Message}. Pass --port with a free port.");
+            return 2;
+        }
+
+        var b = server.BaseUrl.ToString().TrimEnd('/');
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"""
+            Sample trades API on {b}: {trades.Count:N0} trades, {trades.TradesPerDay:N0} per day on {trades.Dates.Count} dates ({trades.Dates[0]:yyyy-MM-dd} … {trades.Dates[^1]:yyyy-MM-dd}).
+              page number  {b}/trades?page=1&page_size=100         Ingestion:Pagination=PageNumber  Ingestion:Path=/trades
+              offset/limit {b}/trades?offset=0&limit=100           Ingestion:Pagination=OffsetLimit Ingestion:Path=/trades
+              cursor       {b}/cursor/trades?limit=100             Ingestion:Pagination=Cursor      Ingestion:Path=/cursor/trades Ingestion:RecordsField=data
+              link header  {b}/link/trades?limit=100               Ingestion:Pagination=LinkHeader  Ingestion:Path=/link/trades
+              filters      executed_after (exclusive), executed_from (inclusive), executed_before (exclusive)
+            Rate limit {(options.RequestsPerSecond > 0 ? options.RequestsPerSecond.ToString(CultureInfo.InvariantCulture) + " requests/s, then 429 + Retry-After (" + options.RetryAfterFormat + ")" : "off")}; failures: {(options.FailEvery > 0 ? $"{options.FailBurst} × {options.FailStatus} every {options.FailEvery} requests" : "none")}; API key {(string.IsNullOrEmpty(options.ApiKey) ? "not required" : "required (X-Api-Key)")}.
+            Ctrl+C stops.
+            """));
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C.
+        }
+
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"Served {server.Requests.Count:N0} requests ({server.Requests.Count(r => r.Status == 429):N0} throttled)."));
+        return 0;
+    }
+
+    internal static FunctionsHost Build(string? dataRoot, string? contentRootOption, bool consoleLogging)
+    {
+        var contentRoot = PipelineApp.FindContentRoot(contentRootOption);
+        var builder = FunctionsHost.CreateBuilder(PipelineApp.Options(contentRoot, dataRoot, consoleLogging));
+        PipelineApp.Configure(builder);
+        return builder.Build();
+    }
+
+    private static async Task<int> WithIngestorAsync(
+        string? dataRoot,
+        string? contentRootOption,
+        bool json,
+        TextWriter error,
+        Func<TradeIngestor, CancellationToken, Task<IngestionAudit>> run,
+        bool printJson,
+        TextWriter output,
+        CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        FunctionsHost host;
+        try
+        {
+            host = Build(dataRoot, contentRootOption, consoleLogging: !json);
+        }
+        catch (Exception ex) when (ex is DirectoryNotFoundException or HostConfigurationException)
+        {
+            await error.WriteLineAsync(ex.Message);
+            return 2;
+        }
+
+        await using (host)
+        {
+            var ingestor = host.Services.GetRequiredService<TradeIngestor>();
+            IngestionAudit audit;
+            try
+            {
+                audit = await run(ingestor, cancellationToken);
+            }
+            catch (IngestionFailedException ex)
+            {
+                await error.WriteLineAsync(ex.Message);
+                audit = ex.Audit;
+                await output.WriteLineAsync(printJson ? Json(audit) : PipelineStatus.Describe(audit));
+                return 1;
+            }
+            catch (InvalidOperationException ex) when (ex.Message.StartsWith("Setting 'Ingestion:", StringComparison.Ordinal))
+            {
+                await error.WriteLineAsync(ex.Message);
+                return 2;
+            }
+
+            await output.WriteLineAsync(printJson ? Json(audit) : PipelineStatus.Describe(audit));
+            var source = host.Services.GetRequiredService<IOptions<IngestionOptions>>().Value.Source;
+            if (!printJson)
+            {
+                await output.WriteLineAsync($"Audit stored under {host.Services.GetRequiredService<PipelineSettings>().RawZone}/{TradeIngestor.RunsPrefix(source)}; pages under {TradeIngestor.PagesPrefix}{source}/ flow through EnrichTransactions when `start` runs.");
+            }
+
+            return 0;
+        }
+    }
+
+    internal static string Json(IngestionAudit audit)
+    {
+        var copy = audit with { Keys = [] };
+        return JsonSerializer.Serialize(copy, IngestionJsonContext.Default.IngestionAudit);
+    }
+}

@@ -1,0 +1,179 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Pipeline.Functions.Ingestion;
+using Pipeline.Host;
+using Pipeline.Providers.Abstractions;
+
+namespace Pipeline.Functions;
+
+/// <summary>What <c>status</c> shows: the ingestion cursor and last runs, queue depths, dead letters, quarantine.</summary>
+public sealed record PipelineStatus(
+    string Source,
+    IngestionState? State,
+    IReadOnlyList<IngestionAudit> Runs,
+    IReadOnlyList<PipelineStatus.QueueStatus> Queues,
+    long QuarantinedRecords,
+    long QuarantinedFiles)
+{
+    /// <param name="Depth">Null when the queue does not exist yet.</param>
+    public sealed record QueueStatus(string Name, string Role, QueueDepth? Depth);
+
+    public static async Task<PipelineStatus> CollectAsync(FunctionsHost host, int runs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        var services = host.Services;
+        var store = services.GetRequiredService<IObjectStore>();
+        var settings = services.GetRequiredService<PipelineSettings>();
+        var source = services.GetRequiredService<IOptions<IngestionOptions>>().Value.Source;
+        var ingestor = services.GetRequiredService<TradeIngestor>();
+
+        var state = await ingestor.ReadStateAsync(cancellationToken);
+
+        // Audit keys start with the run's start time: the last N in key order are the latest runs.
+        var auditKeys = new List<string>();
+        await foreach (var info in store.ListAsync(settings.RawZone, TradeIngestor.RunsPrefix(source), cancellationToken))
+        {
+            auditKeys.Add(info.Key);
+        }
+
+        var audits = new List<IngestionAudit>();
+        foreach (var key in auditKeys.TakeLast(Math.Max(0, runs)).Reverse())
+        {
+            await using var stream = await store.OpenReadAsync(settings.RawZone, key, cancellationToken);
+            if (await JsonSerializer.DeserializeAsync(stream, IngestionJsonContext.Default.IngestionAudit, cancellationToken) is { } audit)
+            {
+                audits.Add(audit);
+            }
+        }
+
+        var queue = services.GetRequiredService<IMessageQueue>();
+        var queues = new List<QueueStatus>();
+        var deadLetter = host.DeadLetterQueueFor(settings.EnrichedQueue);
+        foreach (var (name, role) in new[] { (settings.EnrichedQueue, "enriched (FIFO)"), (deadLetter, "dead letters") })
+        {
+            QueueDepth? depth;
+            try
+            {
+                depth = await queue.GetDepthAsync(name, cancellationToken);
+            }
+            catch (QueueNotFoundException)
+            {
+                depth = null;
+            }
+
+            queues.Add(new QueueStatus(name, role, depth));
+        }
+
+        long records = 0, files = 0;
+        await foreach (var info in store.ListAsync(settings.QuarantineZone, string.Empty, cancellationToken))
+        {
+            if (info.Key.EndsWith("/file.json", StringComparison.Ordinal))
+            {
+                files++;
+            }
+            else
+            {
+                records++;
+            }
+        }
+
+        return new PipelineStatus(source, state, audits, queues, records, files);
+    }
+
+    /// <summary>One audit as a line of text.</summary>
+    public static string Describe(IngestionAudit audit)
+    {
+        ArgumentNullException.ThrowIfNull(audit);
+        var rate = audit.DurationMs > 0 ? audit.Pages * 1000.0 / audit.DurationMs : 0;
+        return string.Create(CultureInfo.InvariantCulture, $"""
+            {audit.StartedAt:yyyy-MM-dd HH:mm:ss}Z {audit.Kind} {audit.WindowId}{(audit.Resumed ? " (resumed)" : string.Empty)}: {audit.Status.ToUpperInvariant()}
+              pages {audit.Pages} ({audit.PagesNew} new, {audit.PagesUnchanged} unchanged, {audit.PagesConflicting} conflicting), records {audit.Records:N0} ({audit.RecordsNew:N0} new), bytes {audit.Bytes:N0}
+              requests {audit.Requests}, retries {audit.Retries}, duration {audit.DurationMs:N0} ms ({rate:F1} pages/s)
+              cursor {Show(audit.CursorBefore)} → {Show(audit.CursorAfter)}{(audit.Error is null ? string.Empty : "\n  error: " + audit.Error)}
+            """);
+    }
+
+    public string ToText()
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"Ingestion '{Source}': cursor {Show(State?.Cursor)}");
+        if (State?.Pending is { } pending)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"; window {pending.Id} did not complete — the next run resumes it");
+        }
+
+        text.AppendLine();
+        if (Runs.Count == 0)
+        {
+            text.AppendLine("  no runs yet (`ingest`, `backfill`, or the IngestTrades timer under `start`)");
+        }
+
+        foreach (var run in Runs)
+        {
+            text.AppendLine(Describe(run));
+        }
+
+        text.AppendLine("Queues:");
+        foreach (var q in Queues)
+        {
+            text.AppendLine(q.Depth is { } d
+                ? string.Create(CultureInfo.InvariantCulture, $"  {q.Name,-40} {q.Role,-16} visible {d.Visible,8:N0}  in flight {d.InFlight,8:N0}  delayed {d.Delayed,8:N0}")
+                : $"  {q.Name,-40} {q.Role,-16} (not created yet)");
+        }
+
+        text.Append(CultureInfo.InvariantCulture, $"Quarantine: {QuarantinedRecords:N0} records, {QuarantinedFiles:N0} whole files");
+        return text.ToString();
+    }
+
+    public string ToJson()
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("source", Source);
+            w.WritePropertyName("state");
+            if (State is null)
+            {
+                w.WriteNullValue();
+            }
+            else
+            {
+                JsonSerializer.Serialize(w, State, IngestionJsonContext.Default.IngestionState);
+            }
+
+            w.WriteStartArray("runs");
+            foreach (var run in Runs)
+            {
+                JsonSerializer.Serialize(w, run with { Keys = [] }, IngestionJsonContext.Default.IngestionAudit);
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("queues");
+            foreach (var q in Queues)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", q.Name);
+                w.WriteString("role", q.Role);
+                w.WriteBoolean("exists", q.Depth is not null);
+                w.WriteNumber("visible", q.Depth?.Visible ?? 0);
+                w.WriteNumber("in_flight", q.Depth?.InFlight ?? 0);
+                w.WriteNumber("delayed", q.Depth?.Delayed ?? 0);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteNumber("dead_lettered", Queues.Where(q => q.Role == "dead letters").Sum(q => q.Depth?.Total ?? 0));
+            w.WriteNumber("quarantined_records", QuarantinedRecords);
+            w.WriteNumber("quarantined_files", QuarantinedFiles);
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static string Show(DateTimeOffset? at) => at is { } v ? IngestionOptions.Timestamp(v) : "(none)";
+}
