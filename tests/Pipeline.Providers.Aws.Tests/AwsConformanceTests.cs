@@ -19,9 +19,36 @@ public sealed class SqsMessageQueueConformanceTests(MotoFixture moto) : MessageQ
     }
 }
 
-// S3ObjectStoreConformanceTests is not enabled yet: PutAndRead_LargeObject_StreamedWithoutBufferingWhole measured
-// 37 MB managed-heap growth for a 128 MiB object (limit: a quarter of the size); every other S3 store behaviour
-// is covered by S3Tests. See /work/notes/aws.md.
+/// <summary>
+/// The shared object-store suite against S3 on the assembly's moto: one bucket per test zone. Not run in parallel
+/// with the other tests: its 100 MiB streaming case measures the process-wide managed heap.
+/// </summary>
+[Collection(nameof(MemoryMeasuredSerially))]
+public sealed class S3ObjectStoreConformanceTests(MotoFixture moto) : ObjectStoreConformance
+{
+    private AmazonS3Client? s3;
+
+    protected override ValueTask<IObjectStore> CreateStoreAsync()
+    {
+        moto.RequireAvailable();
+        var options = AwsTestSupport.Options(moto);
+        s3 = S3Tests.S3Client(options);
+        return ValueTask.FromResult<IObjectStore>(new S3ObjectStore(s3, options));
+    }
+
+    protected override async ValueTask<string> CreateZoneAsync()
+    {
+        var zone = ConformanceNames.Zone();
+        await s3!.PutBucketAsync(zone, Ct);
+        return zone;
+    }
+
+    protected override ValueTask DisposeStoreAsync(IObjectStore store)
+    {
+        s3?.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
 
 public sealed class S3ObjectEventSourceConformanceTests(MotoFixture moto) : ObjectEventSourceConformance
 {
@@ -56,3 +83,6 @@ public sealed class S3ObjectEventSourceConformanceTests(MotoFixture moto) : Obje
         return zone;
     }
 }
+
+[CollectionDefinition(nameof(MemoryMeasuredSerially), DisableParallelization = true)]
+public sealed class MemoryMeasuredSerially;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Runtime.CompilerServices;
 using Amazon.S3;
@@ -8,11 +9,15 @@ namespace Pipeline.Providers.Aws.S3;
 
 /// <summary>
 /// <see cref="IObjectStore"/> on S3. Zones map to buckets (Aws:Buckets). Uploads stream: a body smaller than
-/// the multipart threshold goes in one PutObject; a larger one in parts of Aws:MultipartPartSizeBytes, so
-/// memory stays at one part whatever the object size. Put-if-absent is S3's conditional write (If-None-Match: *).
+/// the multipart threshold goes in one PutObject; a larger one in parts of Aws:MultipartPartSizeBytes. Memory stays
+/// at one pooled staging buffer (the threshold rounded up to whole parts) whatever the object size: parts are views
+/// over it, never copies. Put-if-absent is S3's conditional write (If-None-Match: *).
 /// </summary>
 internal sealed class S3ObjectStore : IObjectStore
 {
+    /// <summary>First read of every put: bodies smaller than this never rent a part-sized buffer.</summary>
+    private const int SmallBufferBytes = 1 << 20;
+
     private readonly IAmazonS3 _s3;
     private readonly AwsOptions _options;
 
@@ -29,33 +34,33 @@ internal sealed class S3ObjectStore : IObjectStore
         options ??= new PutOptions();
         var bucket = _options.BucketFor(zone);
 
-        // Read up to the threshold: if the stream ends before it, one PutObject; else multipart.
-        var threshold = (int)Math.Min(_options.MultipartThresholdBytes, int.MaxValue - 1);
-        var first = new byte[Math.Min(threshold, 1 << 20)];
-        var filled = await FillAsync(content, first, threshold, cancellationToken).ConfigureAwait(false);
+        // A small first read decides most puts without touching a part-sized buffer; only a body that outgrows it
+        // rents the staging buffer (pooled: a stream of large puts reuses the same arrays).
+        var threshold = _options.MultipartThresholdBytes;
+        var smallSize = (int)Math.Min(threshold, SmallBufferBytes);
+        var small = ArrayPool<byte>.Shared.Rent(smallSize);
+        byte[]? staging = null;
         try
         {
-            if (filled.Length < threshold || filled.EndOfStream)
+            var smallLength = await FillAsync(content, small.AsMemory(0, smallSize), cancellationToken).ConfigureAwait(false);
+            if (smallLength < smallSize)
             {
-                var request = new PutObjectRequest
-                {
-                    BucketName = bucket,
-                    Key = key,
-                    InputStream = new MemoryStream(filled.Buffer, 0, filled.Length, writable: false),
-                    ContentType = options.ContentType,
-                    AutoCloseStream = true,
-                };
-                AddMetadata(request.Metadata, options.Metadata);
-                if (options.IfNoneMatch)
-                {
-                    request.IfNoneMatch = "*";
-                }
-
-                await _s3.PutObjectAsync(request, cancellationToken).ConfigureAwait(false);
+                await PutSingleAsync(bucket, key, small, smallLength, options, cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                await MultipartAsync(bucket, key, filled, content, options, cancellationToken).ConfigureAwait(false);
+                var stagingLength = StagingBytes(threshold, _options.MultipartPartSizeBytes);
+                staging = ArrayPool<byte>.Shared.Rent(stagingLength);
+                small.AsSpan(0, smallLength).CopyTo(staging);
+                var length = smallLength + await FillAsync(content, staging.AsMemory(smallLength, stagingLength - smallLength), cancellationToken).ConfigureAwait(false);
+                if (length < stagingLength && length < threshold)
+                {
+                    await PutSingleAsync(bucket, key, staging, length, options, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    await MultipartAsync(bucket, key, staging, stagingLength, length, content, options, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.PreconditionFailed || e.ErrorCode is "PreconditionFailed" or "ConditionalRequestConflict")
@@ -65,6 +70,14 @@ internal sealed class S3ObjectStore : IObjectStore
         catch (AmazonS3Exception e)
         {
             throw Translate(e, zone, key, "write");
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(small);
+            if (staging is not null)
+            {
+                ArrayPool<byte>.Shared.Return(staging);
+            }
         }
 
         return await HeadAsync(zone, key, cancellationToken).ConfigureAwait(false)
@@ -164,7 +177,35 @@ internal sealed class S3ObjectStore : IObjectStore
         }
     }
 
-    private async Task MultipartAsync(string bucket, string key, Filled first, Stream rest, PutOptions options, CancellationToken cancellationToken)
+    private async Task PutSingleAsync(string bucket, string key, byte[] buffer, int length, PutOptions options, CancellationToken cancellationToken)
+    {
+        var request = new PutObjectRequest
+        {
+            BucketName = bucket,
+            Key = key,
+            // A view over the pooled bytes: seekable with a known length, so the SDK sends it without copying. It is
+            // in memory already, so the payload is signed whole (one hash pass) instead of aws-chunked, whose
+            // per-chunk wrapper allocates about 0.7 MB per 8 MiB part (measured).
+            InputStream = new MemoryStream(buffer, 0, length, writable: false),
+            ContentType = options.ContentType,
+            AutoCloseStream = true,
+            UseChunkEncoding = false,
+        };
+        AddMetadata(request.Metadata, options.Metadata);
+        if (options.IfNoneMatch)
+        {
+            request.IfNoneMatch = "*";
+        }
+
+        await _s3.PutObjectAsync(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Uploads the <paramref name="filled"/> bytes already in <paramref name="staging"/>, then refills it from
+    /// <paramref name="rest"/> until the end. The staging length is a multiple of the part size, so every part
+    /// but the last is exactly the part size and each part is a view over the same buffer (no copies).
+    /// </summary>
+    private async Task MultipartAsync(string bucket, string key, byte[] staging, int stagingLength, int filled, Stream rest, PutOptions options, CancellationToken cancellationToken)
     {
         var initiate = new InitiateMultipartUploadRequest { BucketName = bucket, Key = key, ContentType = options.ContentType };
         AddMetadata(initiate.Metadata, options.Metadata);
@@ -173,46 +214,29 @@ internal sealed class S3ObjectStore : IObjectStore
         try
         {
             var partSize = (int)_options.MultipartPartSizeBytes;
-            var pending = new MemoryStream(first.Buffer, 0, first.Length, writable: false);
-            var partNumber = 1;
-            var buffer = new byte[partSize];
-            while (true)
+            var length = filled;
+            while (length > 0)
             {
-                // Parts are exactly partSize except the last: the first chunk is re-cut from the pending bytes.
-                var length = await pending.ReadAsync(buffer.AsMemory(0, partSize), cancellationToken).ConfigureAwait(false);
-                while (length < partSize)
+                for (var offset = 0; offset < length; offset += partSize)
                 {
-                    var n = await rest.ReadAsync(buffer.AsMemory(length, partSize - length), cancellationToken).ConfigureAwait(false);
-                    if (n == 0)
-                    {
-                        break;
-                    }
-
-                    length += n;
+                    var size = Math.Min(partSize, length - offset);
+                    var response = await _s3.UploadPartAsync(
+                        new UploadPartRequest
+                        {
+                            BucketName = bucket,
+                            Key = key,
+                            UploadId = upload.UploadId,
+                            PartNumber = parts.Count + 1,
+                            InputStream = new MemoryStream(staging, offset, size, writable: false),
+                            PartSize = size,
+                            UseChunkEncoding = false,
+                        },
+                        cancellationToken).ConfigureAwait(false);
+                    parts.Add(new PartETag(parts.Count + 1, response.ETag));
                 }
 
-                if (length == 0 && partNumber > 1)
-                {
-                    break;
-                }
-
-                var response = await _s3.UploadPartAsync(
-                    new UploadPartRequest
-                    {
-                        BucketName = bucket,
-                        Key = key,
-                        UploadId = upload.UploadId,
-                        PartNumber = partNumber,
-                        InputStream = new MemoryStream(buffer, 0, length, writable: false),
-                        PartSize = length,
-                    },
-                    cancellationToken).ConfigureAwait(false);
-                parts.Add(new PartETag(partNumber, response.ETag));
-                partNumber++;
-                if (length < partSize)
-                {
-                    break;
-                }
+                // A short fill means the stream ended: that was the last (possibly short) part.
+                length = length < stagingLength ? 0 : await FillAsync(rest, staging.AsMemory(0, stagingLength), cancellationToken).ConfigureAwait(false);
             }
 
             var complete = new CompleteMultipartUploadRequest { BucketName = bucket, Key = key, UploadId = upload.UploadId, PartETags = parts };
@@ -231,27 +255,32 @@ internal sealed class S3ObjectStore : IObjectStore
         }
     }
 
-    private static async Task<Filled> FillAsync(Stream content, byte[] initial, int limit, CancellationToken cancellationToken)
+    /// <summary>Reads until <paramref name="buffer"/> is full or the stream ends; returns the bytes read.</summary>
+    private static async Task<int> FillAsync(Stream content, Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        var buffer = initial;
         var length = 0;
-        while (length < limit)
+        while (length < buffer.Length)
         {
-            if (length == buffer.Length)
-            {
-                Array.Resize(ref buffer, (int)Math.Min((long)buffer.Length * 2, limit));
-            }
-
-            var n = await content.ReadAsync(buffer.AsMemory(length, buffer.Length - length), cancellationToken).ConfigureAwait(false);
+            var n = await content.ReadAsync(buffer[length..], cancellationToken).ConfigureAwait(false);
             if (n == 0)
             {
-                return new Filled(buffer, length, EndOfStream: true);
+                break;
             }
 
             length += n;
         }
 
-        return new Filled(buffer, length, EndOfStream: false);
+        return length;
+    }
+
+    /// <summary>The threshold rounded up to whole parts: enough to decide single-put vs multipart, and parts cut evenly.</summary>
+    private static int StagingBytes(long threshold, long partSize)
+    {
+        var parts = Math.Max(1, (threshold + partSize - 1) / partSize);
+        var bytes = parts * partSize;
+        return bytes <= Array.MaxLength
+            ? (int)bytes
+            : throw new InvalidOperationException($"Settings 'Aws:MultipartThresholdBytes' ({threshold}) and 'Aws:MultipartPartSizeBytes' ({partSize}) need a {bytes}-byte buffer: keep both under 1 GiB.");
     }
 
     private static void AddMetadata(MetadataCollection target, IReadOnlyDictionary<string, string> metadata)
@@ -276,8 +305,6 @@ internal sealed class S3ObjectStore : IObjectStore
 
     private static DateTimeOffset ToOffset(DateTime? value) =>
         value is { } v ? new DateTimeOffset(v.ToUniversalTime(), TimeSpan.Zero) : DateTimeOffset.MinValue;
-
-    private readonly record struct Filled(byte[] Buffer, int Length, bool EndOfStream);
 
     /// <summary>The body stream; disposing it disposes the S3 response (returns the connection).</summary>
     private sealed class ResponseStream(GetObjectResponse response) : Stream
