@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Functions.Functions;
 using Pipeline.Functions.Ingestion;
+using Pipeline.Functions.Refine;
 using Pipeline.Functions.Transactions;
 using Pipeline.Host;
 
@@ -57,8 +58,9 @@ public static class PipelineApp
     {
         ArgumentNullException.ThrowIfNull(builder);
 
-        // Lowest precedence: code defaults (e.g. the daily ingestion schedule) that any source may override.
+        // Lowest precedence: code defaults (the daily ingestion and refine schedules) that any source may override.
         builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = IngestionOptions.ConfigurationDefaults });
+        builder.Configuration.Sources.Insert(0, new MemoryConfigurationSource { InitialData = RefineOptions.ConfigurationDefaults });
         AddPipelineServices(builder.Services, builder.Configuration);
     }
 
@@ -69,6 +71,8 @@ public static class PipelineApp
         services.AddSingleton<WarehouseTables>();
         services.AddOptions<IngestionOptions>().Bind(configuration.GetSection(IngestionOptions.SectionName));
         services.AddSingleton<TradeIngestor>();
+        services.AddOptions<RefineOptions>().Bind(configuration.GetSection(RefineOptions.SectionName));
+        services.AddSingleton<DailyRefiner>();
         services.AddOptions<EnrichmentOptions>().Bind(configuration.GetSection(EnrichmentOptions.SectionName));
     }
 }

@@ -16,8 +16,19 @@ public sealed record PipelineSettings(string RawZone, string QuarantineZone, str
             Required(configuration, "Zones:Quarantine"),
             Required(configuration, "Zones:Reference"),
             Required(configuration, "Zones:Prepare"),
-            Required(configuration, "Queues:Enriched"));
+            Required(configuration, "Queues:Enriched"))
+        {
+            RefineZone = configuration[RefineZoneSetting] is { Length: > 0 } refine ? refine : null,
+        };
     }
+
+    public const string RefineZoneSetting = "Zones:Refine";
+
+    /// <summary>The refine (gold) zone; only RefineDaily needs it, so it is checked there (<see cref="RequireRefineZone"/>).</summary>
+    public string? RefineZone { get; init; }
+
+    public string RequireRefineZone() => RefineZone
+        ?? throw new InvalidOperationException($"Setting '{RefineZoneSetting}' is missing; set it in local.settings.json Values or as an environment variable (Zones__Refine).");
 
     private static string Required(IConfiguration configuration, string name) =>
         configuration[name] is { Length: > 0 } value

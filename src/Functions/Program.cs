@@ -80,6 +80,14 @@ serve.SetAction((parse, ct) => IngestionCommands.ServeSampleApiAsync(
     parse.GetValue(perDay), parse.GetValue(apiFrom), parse.GetValue(apiTo), parse.GetValue(contentRoot),
     parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
 
+var refineDate = new Option<DateOnly?>("--date") { Description = "Trade date to refine (UTC, yyyy-MM-dd; default yesterday UTC)." };
+var refineFrom = new Option<DateOnly?>("--from") { Description = "First trade date of a range to refine." };
+var refineTo = new Option<DateOnly?>("--to") { Description = "Last trade date of a range to refine (inclusive)." };
+var refine = new Command("refine", "Run RefineDaily now: per-counterparty exposure and positions for the given days, replacing those days' results.") { refineDate, refineFrom, refineTo, json, dataRoot, contentRoot };
+refine.SetAction((parse, ct) => RefineCommand.RunAsync(
+    parse.GetValue(refineDate), parse.GetValue(refineFrom), parse.GetValue(refineTo), parse.GetValue(json), parse.GetValue(dataRoot), parse.GetValue(contentRoot),
+    parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
+
 string root;
 try
 {
@@ -91,7 +99,7 @@ catch (DirectoryNotFoundException)
 }
 
 var start = FunctionsHost.CreateStartCommand(PipelineApp.Options(root, null, consoleLogging: true, args), PipelineApp.Configure);
-var rootCommand = new RootCommand("Pipeline: enrich → FIFO → load, on the embedded providers by default.") { run, start, query, bench, ingest, backfill, status, serve };
+var rootCommand = new RootCommand("Pipeline: enrich → FIFO → load, on the embedded providers by default.") { run, start, query, bench, ingest, backfill, status, serve, refine };
 return await rootCommand.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 
 static string? ContentRootArgument(string[] args)
