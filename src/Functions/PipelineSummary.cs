@@ -122,7 +122,7 @@ public sealed record PipelineSummary
                 cancellationToken);
         }
 
-        var deadLettered = await DeadLetteredVersionsAsync(queue, deadLetterQueue, cancellationToken);
+        var deadLettered = await DeadLetteredVersionsAsync(queue, deadLetterQueue, store, settings, cancellationToken);
         deadLettered.ExceptWith(loadedVersions);
 
         var missing = validVersions.Count(v => !loadedVersions.Contains(v) && !deadLettered.Contains(v));
@@ -179,9 +179,10 @@ public sealed record PipelineSummary
     }
 
     /// <summary>Versions inside dead-lettered messages; the messages are peeked and released, not removed.</summary>
-    private static async Task<HashSet<string>> DeadLetteredVersionsAsync(IMessageQueue queue, string deadLetterQueue, CancellationToken cancellationToken)
+    private static async Task<HashSet<string>> DeadLetteredVersionsAsync(IMessageQueue queue, string deadLetterQueue, IObjectStore store, PipelineSettings settings, CancellationToken cancellationToken)
     {
         var versions = new HashSet<string>(StringComparer.Ordinal);
+        var sourceVersions = new Dictionary<string, List<string>?>(StringComparer.Ordinal);
         var handles = new List<string>();
         try
         {
@@ -198,6 +199,26 @@ public sealed record PipelineSummary
                     handles.Add(message.ReceiptHandle);
                     try
                     {
+                        if (EnrichedMessageKind.IsChunk(message.Body))
+                        {
+                            // A claim check: its records are lines [first, first + records) of the source's .versions list
+                            // (written by enrichment in the same order), so it counts even when the chunk is gone.
+                            var claim = JsonSerializer.Deserialize(message.Body, ChunkJsonContext.Default.EnrichedChunkMessage)!;
+                            var listed = await SourceVersionsAsync(store, settings, claim.SourceKey, claim.SourceEtag, sourceVersions, cancellationToken);
+                            if (listed is null || claim.FirstRecord < 0 || claim.FirstRecord + claim.Records > listed.Count)
+                            {
+                                versions.Add("(claim check without a versions list) " + message.MessageId);
+                                continue;
+                            }
+
+                            for (var i = claim.FirstRecord; i < claim.FirstRecord + claim.Records; i++)
+                            {
+                                versions.Add(listed[(int)i]);
+                            }
+
+                            continue;
+                        }
+
                         var body = JsonSerializer.Deserialize(message.Body, TransactionJsonContext.Default.EnrichedBatchMessage);
                         foreach (var record in body?.Records ?? [])
                         {
@@ -223,5 +244,36 @@ public sealed record PipelineSummary
         }
 
         return versions;
+    }
+
+    private static async Task<List<string>?> SourceVersionsAsync(IObjectStore store, PipelineSettings settings, string sourceKey, string sourceEtag, Dictionary<string, List<string>?> cache, CancellationToken cancellationToken)
+    {
+        var key = Manifest.VersionsKeyFor(sourceKey, sourceEtag);
+        if (cache.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+
+        List<string>? lines = null;
+        try
+        {
+            await using var stream = await store.OpenReadAsync(settings.PrepareZone, key, cancellationToken);
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            lines = [];
+            while (await reader.ReadLineAsync(cancellationToken) is { } line)
+            {
+                if (line.Length > 0)
+                {
+                    lines.Add(line);
+                }
+            }
+        }
+        catch (ObjectNotFoundException)
+        {
+            lines = null;
+        }
+
+        cache[key] = lines;
+        return lines;
     }
 }

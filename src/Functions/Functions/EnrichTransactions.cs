@@ -10,8 +10,10 @@ namespace Pipeline.Functions.Functions;
 
 /// <summary>
 /// L0 → L1: streams a raw transaction file, validates and enriches each record, publishes the valid
-/// ones to the FIFO queue (many records of one account per message, 10 messages per send) and
-/// quarantines the invalid ones at deterministic keys. Re-running the same object version produces
+/// ones to the FIFO queue (10 messages per send) and quarantines the invalid ones at deterministic keys.
+/// A small file (fewer than <see cref="EnrichmentOptions.ClaimCheckMinRecords"/> valid records) sends its records
+/// inline, one message group per account; a larger one writes them in chunk objects (NDJSON, gzip) to the prepare
+/// zone and sends one claim-check message per chunk (group = the source object). Re-running the same object version produces
 /// the same messages, dedup ids, quarantine keys and manifest.
 /// </summary>
 public sealed class EnrichTransactions(
@@ -23,7 +25,7 @@ public sealed class EnrichTransactions(
     ILogger<EnrichTransactions> logger)
 {
     private const string SupersededTemplate = "Skipping {Key}: the event is for ETag {EventETag} but the object now has {CurrentETag}; its own event follows";
-    private const string DoneTemplate = "Enriched {Key}: {Records} records, {Valid} valid in {Messages} messages, {Quarantined} quarantined";
+    private const string DoneTemplate = "Enriched {Key}: {Records} records, {Valid} valid in {Messages} {Kind} messages, {Quarantined} quarantined";
     private const string UnreadableTemplate = "Quarantined {Key} whole: {Reason}";
 
     [Function("EnrichTransactions")]
@@ -40,35 +42,104 @@ public sealed class EnrichTransactions(
         }
 
         var reference = await referenceData.GetAsync(cancellationToken);
+        var enrichment = options.Value;
+        if (enrichment.ClaimCheckMinRecords < 1 || enrichment.ChunkRecords < 1)
+        {
+            throw new InvalidOperationException($"{EnrichmentOptions.SectionName}:ClaimCheckMinRecords and {EnrichmentOptions.SectionName}:ChunkRecords must be at least 1.");
+        }
+
         var packer = new MessagePacker(created.Key, created.ETag);
         var pending = new List<OutgoingMessage>(QueueLimits.MaxBatchSize);
+
+        // Small files send records inline; once a file reaches ClaimCheckMinRecords valid records it switches (for the
+        // whole file, records already held included) to claim checks. A function of the input, so reruns are identical.
+        var held = new List<EnrichedTransaction>();
+        using var chunk = new ChunkBuilder();
+        var claimCheck = false;
+        var chunks = 0;
+        long chunked = 0;
         var versionsFile = Path.GetTempFileName();
         try
         {
             FileOutcome outcome;
             await using (var versions = new StreamWriter(versionsFile, false, new UTF8Encoding(false), 1 << 16))
             {
+                async ValueTask AddToChunkAsync(EnrichedTransaction record)
+                {
+                    chunk.Add(record);
+                    if (chunk.Count >= enrichment.ChunkRecords)
+                    {
+                        await SealChunkAsync();
+                    }
+                }
+
+                async ValueTask SealChunkAsync()
+                {
+                    var first = chunked;
+                    chunked += chunk.Count;
+                    var (content, message, claim) = chunk.Seal(settings.PrepareZone, created.Key, created.ETag, chunks++, first);
+
+                    // The chunk is written before its message is sent: a message never points at a chunk not yet there.
+                    using (var body = new MemoryStream(content, writable: false))
+                    {
+                        await store.PutAsync(claim.Zone, claim.Key, body, new PutOptions { ContentType = "application/x-ndjson" }, cancellationToken);
+                    }
+
+                    await EnqueueAsync(pending, message, cancellationToken);
+                }
+
                 outcome = await TransactionFileProcessor.ProcessAsync(
                     created.Key,
                     created.ETag,
                     current.LastModified,
                     ct => store.OpenReadAsync(created.Zone, created.Key, ct),
                     reference,
-                    options.Value,
+                    enrichment,
                     async record =>
                     {
                         await versions.WriteAsync($"{record.TransactionId}\u001f{record.Version}\n");
-                        foreach (var message in packer.Add(record))
+                        if (claimCheck)
                         {
-                            await EnqueueAsync(pending, message, cancellationToken);
+                            await AddToChunkAsync(record);
+                            return;
+                        }
+
+                        held.Add(record);
+                        if (held.Count >= enrichment.ClaimCheckMinRecords)
+                        {
+                            claimCheck = true;
+                            foreach (var h in held)
+                            {
+                                await AddToChunkAsync(h);
+                            }
+
+                            held.Clear();
                         }
                     },
                     entry => QuarantineAsync(entry, cancellationToken),
                     cancellationToken);
 
-                foreach (var message in packer.Flush())
+                if (claimCheck)
                 {
-                    await EnqueueAsync(pending, message, cancellationToken);
+                    if (chunk.Count > 0)
+                    {
+                        await SealChunkAsync();
+                    }
+                }
+                else
+                {
+                    foreach (var record in held)
+                    {
+                        foreach (var message in packer.Add(record))
+                        {
+                            await EnqueueAsync(pending, message, cancellationToken);
+                        }
+                    }
+
+                    foreach (var message in packer.Flush())
+                    {
+                        await EnqueueAsync(pending, message, cancellationToken);
+                    }
                 }
 
                 await SendAsync(pending, cancellationToken);
@@ -92,12 +163,12 @@ public sealed class EnrichTransactions(
                 Records = outcome.Records,
                 Valid = outcome.Valid,
                 Quarantined = outcome.Quarantined,
-                Messages = packer.MessageCount,
+                Messages = claimCheck ? chunks : packer.MessageCount,
                 Unreadable = outcome.Unreadable,
             };
             using var body = new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(manifest, ManifestJsonContext.Default.Manifest));
             await store.PutAsync(settings.PrepareZone, Manifest.KeyFor(created.Key, created.ETag), body, new PutOptions { ContentType = "application/json" }, cancellationToken);
-            logger.LogInformation(DoneTemplate, created.Key, outcome.Records, outcome.Valid, packer.MessageCount, outcome.Quarantined);
+            logger.LogInformation(DoneTemplate, created.Key, outcome.Records, outcome.Valid, claimCheck ? chunks : packer.MessageCount, claimCheck ? "claim-check chunk" : "inline", outcome.Quarantined);
         }
         finally
         {

@@ -10,9 +10,11 @@ namespace Pipeline.Functions.Functions;
 /// L1 → warehouse: re-validates every message (a bad one fails alone and, after maxDequeueCount,
 /// is dead-lettered by the host), then merges the good ones in ONE warehouse transaction into
 /// transactions, confirmations, regulatory_reports (reportable only) and transaction_versions.
+/// A message holds its records inline or is a claim check for a chunk object in the prepare zone; chunk records are
+/// re-validated like inline ones, and a missing, corrupt or incomplete chunk fails that message alone.
 /// The highest version wins whatever the arrival order; re-running any message changes nothing.
 /// </summary>
-public sealed class LoadTransactions(IWarehouse warehouse, WarehouseTables tables, ILogger<LoadTransactions> logger)
+public sealed class LoadTransactions(IWarehouse warehouse, IObjectStore store, WarehouseTables tables, ILogger<LoadTransactions> logger)
 {
     private const string RejectedTemplate = "Message {MessageId} rejected: {Reason}";
     private const string MergedTemplate = "Merged {Records} records from {Messages} messages ({Rejected} rejected)";
@@ -23,19 +25,27 @@ public sealed class LoadTransactions(IWarehouse warehouse, WarehouseTables table
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(messages);
+
+        // Reading, decompressing and re-validating are CPU work per message: run them side by side.
+        var checks = new (string? Problem, IReadOnlyList<EnrichedTransaction>? Records)[messages.Count];
+        await Parallel.ForAsync(0, messages.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            checks[i] = await CheckAsync(messages[i], store, ct);
+        });
+
         var failures = new List<MessageFailure>();
         var records = new List<EnrichedTransaction>();
-        foreach (var message in messages)
+        for (var i = 0; i < messages.Count; i++)
         {
-            var problem = Check(message, out var batch);
+            var (problem, batch) = checks[i];
             if (problem is not null)
             {
-                logger.LogWarning(RejectedTemplate, message.MessageId, problem);
-                failures.Add(new MessageFailure(message.MessageId, problem));
+                logger.LogWarning(RejectedTemplate, messages[i].MessageId, problem);
+                failures.Add(new MessageFailure(messages[i].MessageId, problem));
                 continue;
             }
 
-            records.AddRange(batch!.Records);
+            records.AddRange(batch!);
         }
 
         if (records.Count > 0)
@@ -48,7 +58,80 @@ public sealed class LoadTransactions(IWarehouse warehouse, WarehouseTables table
         return failures.Count == 0 ? QueueBatchResult.Success : new QueueBatchResult(failures);
     }
 
-    /// <summary>Null when the message may be loaded; otherwise why not.</summary>
+    /// <summary>(null, records) when the message may be loaded; otherwise (why not, null).</summary>
+    public static async Task<(string? Problem, IReadOnlyList<EnrichedTransaction>? Records)> CheckAsync(ReceivedMessage message, IObjectStore store, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ArgumentNullException.ThrowIfNull(store);
+        if (!EnrichedMessageKind.IsChunk(message.Body))
+        {
+            var problem = Check(message, out var batch);
+            return (problem, problem is null ? batch!.Records : null);
+        }
+
+        EnrichedChunkMessage? claim;
+        try
+        {
+            claim = JsonSerializer.Deserialize(message.Body, ChunkJsonContext.Default.EnrichedChunkMessage);
+        }
+        catch (JsonException ex)
+        {
+            return ($"the body is not a chunk claim check: {ex.Message}", null);
+        }
+
+        if (claim is null || claim.Records < 1)
+        {
+            return ("the claim check names no records", null);
+        }
+
+        if (message.GroupId is not null && message.GroupId != MessageGroups.ForSource(claim.SourceKey))
+        {
+            return ($"the claim check belongs to group '{MessageGroups.ForSource(claim.SourceKey)}', the message to '{message.GroupId}'", null);
+        }
+
+        List<EnrichedTransaction> records;
+        try
+        {
+            await using var content = await store.OpenReadAsync(claim.Zone, claim.Key, cancellationToken);
+            records = await ChunkReader.ReadAsync(content, claim.Records, cancellationToken);
+        }
+        catch (ObjectNotFoundException)
+        {
+            return ($"chunk {claim.Zone}/{claim.Key} is missing; re-run the source object {claim.SourceKey} to write it again", null);
+        }
+        catch (InvalidDataException ex)
+        {
+            return ($"chunk {claim.Zone}/{claim.Key} is corrupt: {ex.Message}", null);
+        }
+
+        if (records.Count != claim.Records)
+        {
+            return ($"chunk {claim.Zone}/{claim.Key} holds {records.Count} records, the claim check {claim.Records}", null);
+        }
+
+        for (var i = 0; i < records.Count; i++)
+        {
+            var problems = EnrichedRecordValidator.Check(records[i]);
+            if (problems.Count > 0)
+            {
+                return ($"chunk {claim.Key} record {i} ({records[i]?.TransactionId}): {string.Join("; ", problems)}", null);
+            }
+
+            if (records[i].SourceKey != claim.SourceKey)
+            {
+                return ($"chunk {claim.Key} record {i} comes from '{records[i].SourceKey}', the claim check from '{claim.SourceKey}'", null);
+            }
+        }
+
+        if (MessagePacker.MessageDedupId(records.Select(r => r.DedupId)) != claim.RecordsSha256)
+        {
+            return ($"chunk {claim.Zone}/{claim.Key} does not hold the records the claim check names (records_sha256 differs)", null);
+        }
+
+        return (null, records);
+    }
+
+    /// <summary>Null when the inline message may be loaded; otherwise why not.</summary>
     public static string? Check(ReceivedMessage message, out EnrichedBatchMessage? batch)
     {
         ArgumentNullException.ThrowIfNull(message);
@@ -64,7 +147,7 @@ public sealed class LoadTransactions(IWarehouse warehouse, WarehouseTables table
 
         if (batch is null || batch.Schema != EnrichedBatchMessage.CurrentSchema)
         {
-            return $"unknown schema '{batch?.Schema}' (expected {EnrichedBatchMessage.CurrentSchema})";
+            return $"unknown schema '{batch?.Schema}' (expected {EnrichedBatchMessage.CurrentSchema} or {EnrichedChunkMessage.CurrentSchema})";
         }
 
         if (batch.Records is null || batch.Records.Count == 0)
@@ -80,9 +163,9 @@ public sealed class LoadTransactions(IWarehouse warehouse, WarehouseTables table
                 return $"record {i} ({batch.Records[i]?.TransactionId}): {string.Join("; ", problems)}";
             }
 
-            if (message.GroupId is not null && MessageGroups.For(batch.Records[i].AccountId) != message.GroupId)
+            if (message.GroupId is not null && MessageGroups.ForAccount(batch.Records[i].AccountId) != message.GroupId)
             {
-                return $"record {i} belongs to group '{MessageGroups.For(batch.Records[i].AccountId)}', the message to '{message.GroupId}'";
+                return $"record {i} belongs to group '{MessageGroups.ForAccount(batch.Records[i].AccountId)}', the message to '{message.GroupId}'";
             }
         }
 

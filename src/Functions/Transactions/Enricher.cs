@@ -12,6 +12,15 @@ public sealed class EnrichmentOptions
 
     /// <summary>notional_usd at or above this sets the LARGE_NOTIONAL flag.</summary>
     public decimal LargeNotionalUsd { get; set; } = 1_000_000m;
+
+    /// <summary>
+    /// A file with at least this many valid records travels as claim checks (chunk objects in the prepare zone, one
+    /// small message per chunk); a smaller file sends its records inline, one message group per account.
+    /// </summary>
+    public int ClaimCheckMinRecords { get; set; } = 100;
+
+    /// <summary>Records per claim-check chunk (a load batch of 10 messages then merges up to 10 × this many).</summary>
+    public int ChunkRecords { get; set; } = 1_000;
 }
 
 /// <summary>

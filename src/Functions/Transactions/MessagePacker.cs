@@ -6,34 +6,10 @@ using Pipeline.Providers.Abstractions;
 namespace Pipeline.Functions.Transactions;
 
 /// <summary>
-/// The FIFO message group of an account: one of <see cref="Count"/> stable buckets of accounts, so
-/// that a file with thousands of accounts still packs hundreds of records per message. All records of
-/// an account share a bucket, so per-account order is kept; correctness never depends on it anyway
-/// (the merge keeps the highest version whatever the order).
-/// </summary>
-public static class MessageGroups
-{
-    public const int Count = 64;
-
-    public static string For(string accountId)
-    {
-        ArgumentNullException.ThrowIfNull(accountId);
-
-        // FNV-1a: stable across processes and platforms (string.GetHashCode is randomised per process).
-        var hash = 2166136261u;
-        foreach (var c in accountId)
-        {
-            hash = (hash ^ c) * 16777619u;
-        }
-
-        return "accounts-" + (hash % Count).ToString("D2", System.Globalization.CultureInfo.InvariantCulture);
-    }
-}
-
-/// <summary>
-/// Packs enriched records into FIFO messages: many records of one account group (message group, see
-/// <see cref="MessageGroups"/>) per message, under the SQS size limit. Everything is a function of the input order, so re-running
-/// the same object yields the same messages and deduplication ids: a message's dedup id is the
+/// Packs enriched records into inline FIFO messages: records of one account per message (message group = the
+/// account, see <see cref="MessageGroups"/>), under the SQS size limit. Used for small files only: a file with many
+/// records travels as claim checks (<see cref="ChunkBuilder"/>), so one message per account stays cheap.
+/// Everything is a function of the input order, so re-running the same object yields the same messages and deduplication ids: a message's dedup id is the
 /// SHA-256 of its records' dedup ids in order.
 /// </summary>
 public sealed class MessagePacker
@@ -67,7 +43,7 @@ public sealed class MessagePacker
         ArgumentNullException.ThrowIfNull(record);
         var json = JsonSerializer.SerializeToUtf8Bytes(record, TransactionJsonContext.Default.EnrichedTransaction);
         List<OutgoingMessage>? ready = null;
-        var groupId = MessageGroups.For(record.AccountId);
+        var groupId = MessageGroups.ForAccount(record.AccountId);
         if (!groups.TryGetValue(groupId, out var group))
         {
             group = new Group(groupId);

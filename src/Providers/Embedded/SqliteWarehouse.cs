@@ -25,7 +25,8 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
             throw new ArgumentException(error, nameof(options));
         }
 
-        db = new SqliteDatabase(Path.Combine(options.FullDataRoot, "warehouse.db"), options);
+        // A 32 MB page cache (default 2 MB) keeps the key indexes of million-row tables in memory during merges.
+        db = new SqliteDatabase(Path.Combine(options.FullDataRoot, "warehouse.db"), options, c => SqliteDatabase.Exec(c, "PRAGMA cache_size = -32768;"));
         readOnlyConnectionString = new SqliteConnectionStringBuilder
         {
             DataSource = db.Path,
@@ -415,29 +416,52 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
             }
         }
 
-        using var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = sql.Append(';').ToString();
-        var ps = new SqliteParameter[quoted.Length];
-        for (var i = 0; i < ps.Length; i++)
+        // Raw SQLite API: one prepared statement per table per merge, values bound by index. Microsoft.Data.Sqlite's
+        // ExecuteNonQuery looks every parameter up by name and builds a reader per row, which cost more than the insert.
+        _ = tx;
+        var db = c.Handle!;
+        var rc = raw.sqlite3_prepare_v2(db, sql.Append(';').ToString(), out var stmt);
+        using (stmt)
         {
-            ps[i] = cmd.Parameters.Add("$p" + i, SqliteType.Text);
-            ps[i].SqliteType = table.Columns[i].Type is ColumnType.Integer or ColumnType.Boolean ? SqliteType.Integer : SqliteType.Text;
-        }
-
-        cmd.Prepare();
-        long written = 0;
-        foreach (var row in rows)
-        {
-            for (var i = 0; i < ps.Length; i++)
+            Check(db, rc);
+            var integer = table.Columns.Select(col => col.Type is ColumnType.Integer or ColumnType.Boolean).ToArray();
+            long written = 0;
+            foreach (var row in rows)
             {
-                ps[i].Value = row[i] ?? DBNull.Value;
+                for (var i = 0; i < row.Length; i++)
+                {
+                    var value = row[i];
+                    rc = value switch
+                    {
+                        null => raw.sqlite3_bind_null(stmt, i + 1),
+                        long l when integer[i] => raw.sqlite3_bind_int64(stmt, i + 1, l),
+                        long l => raw.sqlite3_bind_text(stmt, i + 1, l.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                        string s => raw.sqlite3_bind_text(stmt, i + 1, s),
+                        _ => throw new WarehouseException($"Column '{table.Columns[i].Name}' of table '{table.Name}' holds an unexpected {value.GetType().Name}."),
+                    };
+                    Check(db, rc);
+                }
+
+                rc = raw.sqlite3_step(stmt);
+                if (rc != raw.SQLITE_DONE)
+                {
+                    Check(db, rc);
+                }
+
+                written += raw.sqlite3_changes(db);
+                Check(db, raw.sqlite3_reset(stmt));
             }
 
-            written += cmd.ExecuteNonQuery();
+            return written;
         }
+    }
 
-        return written;
+    private static void Check(sqlite3 db, int rc)
+    {
+        if (rc != raw.SQLITE_OK && rc != raw.SQLITE_ROW && rc != raw.SQLITE_DONE)
+        {
+            throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc);
+        }
     }
 
     private static int IndexOf(TableDefinition table, string column)

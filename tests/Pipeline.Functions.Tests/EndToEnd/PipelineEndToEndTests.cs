@@ -168,6 +168,6 @@ public sealed class PipelineEndToEndTests
         var body = JsonSerializer.Serialize(
             new EnrichedBatchMessage { Schema = EnrichedBatchMessage.CurrentSchema, SourceKey = "transactions/p.json", SourceEtag = "e", Chunk = 0, Records = records },
             TransactionJsonContext.Default.EnrichedBatchMessage);
-        return new ReceivedMessage(id, "r-" + id, body, 1, MessageGroups.For("ACC-1"), MessagePacker.MessageDedupId(records.Select(r => r.DedupId)), new Dictionary<string, string>(), DateTimeOffset.UnixEpoch);
+        return new ReceivedMessage(id, "r-" + id, body, 1, MessageGroups.ForAccount("ACC-1"), MessagePacker.MessageDedupId(records.Select(r => r.DedupId)), new Dictionary<string, string>(), DateTimeOffset.UnixEpoch);
     }
 }

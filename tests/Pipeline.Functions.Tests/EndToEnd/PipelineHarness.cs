@@ -36,9 +36,18 @@ internal sealed class PipelineHarness : IAsyncDisposable
     };
 
     private readonly string root;
+    private readonly IReadOnlyDictionary<string, string?> settings;
 
-    public PipelineHarness()
+    /// <param name="overrides">Settings added to (or replacing) <see cref="Settings"/>.</param>
+    public PipelineHarness(IReadOnlyDictionary<string, string?>? overrides = null)
     {
+        var merged = new Dictionary<string, string?>(Settings);
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            merged[key] = value;
+        }
+
+        settings = merged;
         root = Path.Combine(Path.GetTempPath(), "pipeline-fn-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Path.Combine(root, "app"));
         File.WriteAllText(Path.Combine(root, "app", "host.json"), HostJson);
@@ -56,7 +65,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
             DataRoot = DataRoot,
             FunctionAssemblies = [typeof(EnrichTransactions).Assembly],
             Functions = functions,
-            Settings = Settings,
+            Settings = settings,
             LoadLocalSettings = false,
             ConsoleLogging = false,
             MinPollingInterval = TimeSpan.FromMilliseconds(20),
