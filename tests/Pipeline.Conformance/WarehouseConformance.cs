@@ -275,6 +275,55 @@ public abstract class WarehouseConformance : IAsyncLifetime
         Assert.Equal([[Day1, "a", 1m]], await AllAsync(t));
     }
 
+    /// <summary>A projection of <paramref name="of"/> that holds only some versions (like regulatory_reports: reportable only).</summary>
+    protected static TableDefinition Reports(TableDefinition of) => new(
+        ConformanceNames.Table("reports"),
+        [new ColumnDefinition("transaction_id", ColumnType.Text), new ColumnDefinition("version", ColumnType.Integer), new ColumnDefinition("action", ColumnType.Text)],
+        ["transaction_id"],
+        "version",
+        CurrentVersionOf: of.Name);
+
+    [Fact]
+    public async Task Merge_CurrentVersionOf_ProjectionKeepsOnlyTheCurrentVersionWhateverTheOrder()
+    {
+        var t = await EnsureAsync(Trades());
+        var r = await EnsureAsync(Reports(t));
+        async Task MergeAsync(object?[][] trades, object?[][] reports) =>
+            await Warehouse.MergeAsync([new MergeBatch(t, trades), new MergeBatch(r, reports)], Ct);
+
+        await MergeAsync([["t1", 1L, 1m, null], ["t2", 1L, 2m, null]], [["t1", 1L, "NEWT"], ["t2", 1L, "NEWT"]]);
+        await MergeAsync([["t1", 2L, 1m, "no longer reportable"]], []);
+        Assert.Equal([["t2", 1L, "NEWT"]], await AllAsync(r));
+
+        // Redelivery of v1 after v2: inserted, then deleted in the same transaction.
+        await MergeAsync([["t1", 1L, 1m, null]], [["t1", 1L, "NEWT"]]);
+        Assert.Equal([["t2", 1L, "NEWT"]], await AllAsync(r));
+        Assert.Equal(2L, (await AllAsync(t))[0][1]);
+
+        // Reportable again at v3.
+        await MergeAsync([["t1", 3L, 3m, null]], [["t1", 3L, "MODI"]]);
+        Assert.Equal([["t1", 3L, "MODI"], ["t2", 1L, "NEWT"]], await AllAsync(r));
+
+        // Out of order inside one merge and across merges: the non-reportable v2 arrives first.
+        await MergeAsync([["t3", 2L, 3m, "not reportable"]], []);
+        await MergeAsync([["t3", 1L, 3m, null], ["t4", 2L, 4m, null], ["t4", 1L, 4m, null]], [["t3", 1L, "NEWT"], ["t4", 1L, "NEWT"]]);
+        Assert.Equal([["t1", 3L, "MODI"], ["t2", 1L, "NEWT"]], await AllAsync(r));
+    }
+
+    [Fact]
+    public async Task Merge_CurrentVersionOfTableNotInMerge_ThrowsAndWritesNothing()
+    {
+        var t = await EnsureAsync(Trades());
+        var r = await EnsureAsync(Reports(t));
+        var other = await EnsureAsync(Trades());
+
+        var e = await Assert.ThrowsAnyAsync<WarehouseException>(() => Warehouse.MergeAsync([new MergeBatch(other, [["t1", 1L, 1m, null]]), new MergeBatch(r, [["t1", 1L, "NEWT"]])], Ct));
+
+        Assert.Contains(t.Name, e.Message, StringComparison.Ordinal);
+        Assert.Empty(await AllAsync(r));
+        Assert.Empty(await AllAsync(other));
+    }
+
     protected async Task<TableDefinition> EnsureAsync(TableDefinition table)
     {
         await Warehouse.EnsureTableAsync(table, Ct);

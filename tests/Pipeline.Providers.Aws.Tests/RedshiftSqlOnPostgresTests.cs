@@ -94,6 +94,32 @@ public sealed class RedshiftSqlOnPostgresTests(PostgresFixture postgres)
         Assert.Throws<WarehouseException>(() => RedshiftSql.PlanMerge(db.Schema, [new MergeBatch(Trades, [Row("T9", 1, note: "p2")]) { ReplaceWhere = replace }], "r2", RedshiftLimits.MaxStatementBytes));
     }
 
+    [Fact]
+    public async Task Merge_CurrentVersionOf_DeletesSupersededProjectionRowsBeforeDroppingStages()
+    {
+        await using var db = await DatabaseAsync();
+        var reports = new TableDefinition("reports", [new("trade_id", ColumnType.Text), new("version", ColumnType.Integer)], ["trade_id"], "version", CurrentVersionOf: "trades");
+        await using (var create = new NpgsqlCommand(RedshiftSql.CreateTable(db.Schema, reports), db.Connection))
+        {
+            await create.ExecuteNonQueryAsync(Ct);
+        }
+
+        await RunMergeAsync(db, [new MergeBatch(Trades, [Row("T1", 1), Row("T2", 1)]), new MergeBatch(reports, [["T1", 1L], ["T2", 1L]])]);
+        var plan = RedshiftSql.PlanMerge(db.Schema, [new MergeBatch(Trades, [Row("T1", 2)]), new MergeBatch(reports, [])], "c1", RedshiftLimits.MaxStatementBytes);
+        Assert.StartsWith("DELETE FROM", plan.MergeCall[^2], StringComparison.Ordinal);
+        Assert.StartsWith("DROP TABLE", plan.MergeCall[^1], StringComparison.Ordinal);
+        await RunPlanAsync(db, plan);
+        Assert.Equal([["T2", 1L]], await QueryAsync(db, $"SELECT trade_id, version FROM {db.Schema}.reports ORDER BY trade_id"));
+
+        // Redelivered v1 (inserted then deleted in the same call), then a reportable v3 (kept).
+        await RunMergeAsync(db, [new MergeBatch(Trades, [Row("T1", 1)]), new MergeBatch(reports, [["T1", 1L]])]);
+        Assert.Equal([["T2", 1L]], await QueryAsync(db, $"SELECT trade_id, version FROM {db.Schema}.reports ORDER BY trade_id"));
+        await RunMergeAsync(db, [new MergeBatch(Trades, [Row("T1", 3)]), new MergeBatch(reports, [["T1", 3L]])]);
+        Assert.Equal([["T1", 3L], ["T2", 1L]], await QueryAsync(db, $"SELECT trade_id, version FROM {db.Schema}.reports ORDER BY trade_id"));
+        Assert.Empty(await QueryAsync(db, $"SELECT tablename FROM pg_tables WHERE schemaname = '{db.Schema}' AND tablename LIKE '\\_stage%'"));
+        Assert.Throws<WarehouseException>(() => RedshiftSql.PlanMerge(db.Schema, [new MergeBatch(reports, [["T9", 1L]])], "c2", RedshiftLimits.MaxStatementBytes));
+    }
+
     private static object?[] Row(string id, long version, decimal amount = 1.5m, string? note = null) =>
         SampleTrades.Row(id, version, amount, note);
 

@@ -6,6 +6,8 @@ namespace Pipeline.Functions.Transactions;
 /// The warehouse forms of an enriched transaction. All keyed by transaction_id with the version
 /// column "version" (highest version wins whatever the arrival order), except
 /// transaction_versions, the audit of every (transaction_id, version) loaded, which reconciliation counts.
+/// regulatory_reports holds the reportable projection of the CURRENT version only (CurrentVersionOf transactions):
+/// a trade whose highest version is not reportable has no report row, whatever the arrival order.
 /// On equal versions the last merge wins, so an exact duplicate read from two files keeps the lineage
 /// (source_key, record_number, ingested_at) of whichever was loaded last; the business fields are equal.
 /// </summary>
@@ -55,7 +57,8 @@ public static class WarehouseSchema
             Dec("notional"), Dec("notional_usd"), Text("counterparty_lei"), Text("counterparty_country"), Text("account_id"),
         ],
         ["transaction_id"],
-        "version");
+        "version",
+        CurrentVersionOf: "transactions");
 
     public static TableDefinition TransactionVersions { get; } = new(
         "transaction_versions",

@@ -35,11 +35,21 @@ public sealed record ColumnDefinition(string Name, ColumnType Type, bool Nullabl
 
 /// <param name="Key">Business key columns.</param>
 /// <param name="VersionColumn">Integer column; when set, the highest version wins whatever the arrival order.</param>
+/// <param name="CurrentVersionOf">
+/// Optional name of another table whose current (highest) version this table's rows must match: a projection
+/// that holds only some versions (e.g. reportable trades only). At the end of every merge that holds a batch of
+/// this table (possibly empty), in the same transaction, each row of this table whose key was touched by the
+/// merge (present in this table's or that table's batches) is deleted when that table stores a HIGHER version of
+/// the key. Requires a <paramref name="VersionColumn"/> here, and a batch of that table in the same merge with the
+/// same key columns and a version column (else the merge throws <see cref="WarehouseException"/>, nothing written).
+/// Deleted rows are not counted in <see cref="TableMergeCounts"/>.
+/// </param>
 public sealed record TableDefinition(
     string Name,
     IReadOnlyList<ColumnDefinition> Columns,
     IReadOnlyList<string> Key,
-    string? VersionColumn = null);
+    string? VersionColumn = null,
+    string? CurrentVersionOf = null);
 
 /// <summary>Rows for one table; each row holds a value per column of the table definition, in its order.</summary>
 public sealed record MergeBatch(TableDefinition Table, IReadOnlyList<object?[]> Rows)

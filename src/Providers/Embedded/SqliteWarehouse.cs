@@ -80,6 +80,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
             }
         }
 
+        var rules = CurrentVersionRules.Resolve(batches);
         try
         {
             return await db.WriteAsync((c, tx) =>
@@ -97,6 +98,12 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                     counts[table.Name] = counts.TryGetValue(table.Name, out var sum)
                         ? new TableMergeCounts(sum.Received + received, sum.Written + written, sum.Skipped + received - written)
                         : new TableMergeCounts(received, written, received - written);
+                }
+
+                // Last, in the same transaction: projections drop rows that are no longer the current version.
+                foreach (var rule in rules)
+                {
+                    DeleteSuperseded(c, tx, rule, prepared.Where(p => p.Table.Name == rule.Table.Name || p.Table.Name == rule.Of.Name).Select(p => (p.Table, p.Rows)));
                 }
 
                 return new MergeResult(counts);
@@ -386,6 +393,39 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
         }
 
         cmd.ExecuteNonQuery();
+    }
+
+    /// <summary>Deletes rows of the rule's table, among the touched keys, whose version is lower than the other table's.</summary>
+    private static void DeleteSuperseded(SqliteConnection c, SqliteTransaction tx, CurrentVersionRule rule, IEnumerable<(TableDefinition Table, List<object?[]> Rows)> touched)
+    {
+        var table = WarehouseValues.QuoteIdentifier(rule.Table.Name);
+        var of = WarehouseValues.QuoteIdentifier(rule.Of.Name);
+        var keys = rule.Table.Key.Select(WarehouseValues.QuoteIdentifier).ToArray();
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = $"DELETE FROM {table} WHERE {string.Join(" AND ", keys.Select((k, i) => $"{k} = $k{i}"))} AND {WarehouseValues.QuoteIdentifier(rule.Table.VersionColumn!)} < "
+            + $"(SELECT {WarehouseValues.QuoteIdentifier(rule.Of.VersionColumn!)} FROM {of} WHERE {string.Join(" AND ", keys.Select((k, i) => $"{k} = $k{i}"))});";
+        var ps = keys.Select((_, i) => cmd.Parameters.Add("$k" + i, SqliteType.Text)).ToArray();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (source, rows) in touched)
+        {
+            var indexes = rule.Table.Key.Select(k => IndexOf(source, k)).ToArray();
+            foreach (var row in rows)
+            {
+                if (!seen.Add(string.Join('\u001f', indexes.Select(i => row[i] is long l ? "i" + l : "s" + row[i]))))
+                {
+                    continue;
+                }
+
+                for (var i = 0; i < ps.Length; i++)
+                {
+                    ps[i].Value = row[indexes[i]];
+                    ps[i].SqliteType = row[indexes[i]] is long ? SqliteType.Integer : SqliteType.Text;
+                }
+
+                cmd.ExecuteNonQuery();
+            }
+        }
     }
 
     private static long Upsert(SqliteConnection c, SqliteTransaction tx, TableDefinition table, List<object?[]> rows)

@@ -63,6 +63,7 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(batches);
         var counts = new Dictionary<string, TableMergeCounts>(StringComparer.Ordinal);
+        var rules = CurrentVersionRules.Resolve(batches);
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -85,6 +86,12 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
                 counts[batch.Table.Name] = counts.TryGetValue(batch.Table.Name, out var prior)
                     ? new TableMergeCounts(prior.Received + c.Received, prior.Written + c.Written, prior.Skipped + c.Skipped)
                     : c;
+            }
+
+            // Last, in the same transaction: projections drop rows that are no longer the current version.
+            foreach (var rule in rules)
+            {
+                await DeleteSupersededAsync(connection, transaction, rule, batches, cancellationToken).ConfigureAwait(false);
             }
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -197,6 +204,27 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
         var written = await ExecuteAsync(connection, transaction, $"INSERT INTO {target} AS \"t\" ({colList}) SELECT {colList} FROM {dedup} ON CONFLICT ({keyList}) {action}", cancellationToken).ConfigureAwait(false);
 
         return new TableMergeCounts(received, written, received - written);
+    }
+
+    /// <summary>
+    /// Deletes rows of the rule's table whose key is in this merge's deduplicated stages (of either table) and
+    /// whose version is lower than the other table's.
+    /// </summary>
+    private async Task DeleteSupersededAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CurrentVersionRule rule, IReadOnlyList<MergeBatch> batches, CancellationToken cancellationToken)
+    {
+        var keys = rule.Table.Key.Select(SqlIdentifier.Quote).ToList();
+        var keyList = string.Join(", ", keys);
+        var touched = string.Join(
+            " UNION ",
+            batches.Select((b, i) => (b, i))
+                .Where(x => x.b.Table.Name == rule.Table.Name || x.b.Table.Name == rule.Of.Name)
+                .Select(x => $"SELECT {keyList} FROM {SqlIdentifier.Quote($"_dedup_{x.i}")}"));
+        var target = Qualified(rule.Table.Name);
+        var sql = $"DELETE FROM {target} AS \"t\" USING {Qualified(rule.Of.Name)} AS \"o\" "
+            + $"WHERE {string.Join(" AND ", keys.Select(k => $"\"t\".{k} = \"o\".{k}"))} "
+            + $"AND \"t\".{SqlIdentifier.Quote(rule.Table.VersionColumn!)} < \"o\".{SqlIdentifier.Quote(rule.Of.VersionColumn!)} "
+            + $"AND ({string.Join(", ", keys.Select(k => $"\"t\".{k}"))}) IN ({touched})";
+        await ExecuteAsync(connection, transaction, sql, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task DeletePartitionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, MergeBatch batch, IReadOnlyDictionary<string, object?> where, CancellationToken cancellationToken)

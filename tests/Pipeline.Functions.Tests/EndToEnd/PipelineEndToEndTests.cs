@@ -132,6 +132,7 @@ public sealed class PipelineEndToEndTests
         {
             var random = new Random(seed);
             var versions = Enumerable.Range(1, random.Next(1, 6)).ToList();
+            var reportable = versions.ToDictionary(v => v, _ => random.Next(2) == 0);
             var arrivals = versions.Concat(versions.Where(_ => random.Next(3) == 0)).OrderBy(_ => random.Next()).ToList();
             await using var harness = new PipelineHarness();
             await using var host = harness.Build();
@@ -140,7 +141,7 @@ public sealed class PipelineEndToEndTests
             {
                 var take = random.Next(1, 4);
                 var batch = arrivals.Skip(position).Take(take)
-                    .Select((v, i) => Message($"{position + i}", Records(("TX-P", v, v == versions.Max() && random.Next(2) == 0 ? "CANCEL" : v == 1 ? "NEW" : "AMEND"))))
+                    .Select((v, i) => Message($"{position + i}", Records(reportable[v], ("TX-P", v, v == versions.Max() && random.Next(2) == 0 ? "CANCEL" : v == 1 ? "NEW" : "AMEND"))))
                     .ToList();
                 position += take;
                 Assert.Empty((await host.InvokeAsync("LoadTransactions", batch, Ct)).Failures);
@@ -151,7 +152,49 @@ public sealed class PipelineEndToEndTests
             Assert.Equal(versions.Max(), (long)row["version"]!);
             Assert.Equal(versions.Count, dump["transaction_versions"]!.AsArray().Count);
             Assert.Equal((long)row["version"]!, (long)Assert.Single(dump["confirmations"]!.AsArray())!["version"]!);
+
+            // regulatory_reports = the reportable projection of the highest version, or nothing.
+            var reports = dump["regulatory_reports"]!.AsArray();
+            if (reportable[versions.Max()])
+            {
+                Assert.Equal(versions.Max(), (long)Assert.Single(reports)!["version"]!);
+            }
+            else
+            {
+                Assert.Empty(reports);
+            }
         }
+    }
+
+    [Fact]
+    public async Task LoadTransactions_LaterVersionNotReportable_ReportDroppedWhateverTheOrder()
+    {
+        await using var harness = new PipelineHarness();
+        await using var host = harness.Build();
+        async Task<JsonArray> LoadAsync(string id, bool reportable, int version)
+        {
+            Assert.Empty((await host.InvokeAsync("LoadTransactions", new List<ReceivedMessage> { Message(id, Records(reportable, ("TX-R", version, version == 1 ? "NEW" : "AMEND"))) }, Ct)).Failures);
+            return (await harness.DumpWarehouseAsync(Ct))["regulatory_reports"]!.AsArray();
+        }
+
+        Assert.Single(await LoadAsync("1", reportable: true, 1));
+        Assert.Empty(await LoadAsync("2", reportable: false, 2));
+        Assert.Empty(await LoadAsync("3", reportable: true, 1)); // v1 redelivered after v2
+        Assert.Equal(3, (long)Assert.Single(await LoadAsync("4", reportable: true, 3))!["version"]!);
+        Assert.Equal(3, (long)Assert.Single(await LoadAsync("5", reportable: false, 2))!["version"]!); // stale v2 changes nothing
+        Assert.Equal(3, (long)Assert.Single((await harness.DumpWarehouseAsync(Ct))["transactions"]!.AsArray())!["version"]!);
+    }
+
+    /// <summary>Records that are reportable (EEA venue, DE counterparty) or not (US venue, US counterparty).</summary>
+    internal static IReadOnlyList<EnrichedTransaction> Records(bool reportable, params (string Id, int Version, string Status)[] items)
+    {
+        var enricher = new Enricher(TestData.Reference, new EnrichmentOptions());
+        var records = items.Select(item => enricher.Enrich(
+            new ValidTransaction(item.Id, item.Version, item.Status, new DateOnly(2026, 11, 20), new DateTimeOffset(2026, 11, 20, 10, 0, 0, TimeSpan.Zero),
+                "ACC-1", "t-1", reportable ? TestData.Lei : "549300GKFG0RYRRQ1L91", "US0378331005", "EQUITY", "BUY", item.Version * 10m, 1.5m, "EUR", reportable ? "XETR" : "XNAS", item.Version * 15.0m, 1.0842m),
+            new Lineage("transactions/p.json", "e", item.Version, DateTimeOffset.UnixEpoch))).ToList();
+        Assert.All(records, r => Assert.Equal(reportable, r.Reportable));
+        return records;
     }
 
     internal static IReadOnlyList<EnrichedTransaction> Records(params (string Id, int Version, string Status)[] items)

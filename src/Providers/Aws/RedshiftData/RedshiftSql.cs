@@ -49,7 +49,8 @@ internal static partial class RedshiftSql
     /// Plans a merge: batches of the same table are combined and collapsed client-side to one row per key
     /// (highest version; the later row on ties), loaded into a regular stage table per table (temp tables do
     /// not survive between Data API calls), then merged in ONE final BatchExecuteStatement (one transaction):
-    /// UPDATE where incoming version &gt;= stored, INSERT missing keys, DROP the stage.
+    /// UPDATE where incoming version &gt;= stored, INSERT missing keys, DELETE rows of CurrentVersionOf projections
+    /// that are no longer current, DROP the stages.
     /// </summary>
     public static MergePlan PlanMerge(string schema, IReadOnlyList<MergeBatch> batches, string token, int maxStatementBytes)
     {
@@ -61,6 +62,9 @@ internal static partial class RedshiftSql
         var received = new Dictionary<string, long>(StringComparer.Ordinal);
         var deletes = new List<string>();
         var deleteRoles = new List<MergeStatementRole>();
+        var drops = new List<string>();
+        var stageOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        var rules = CurrentVersionRules.Resolve(batches);
         var index = 0;
         foreach (var group in batches.GroupBy(b => b.Table.Name, StringComparer.Ordinal))
         {
@@ -93,6 +97,7 @@ internal static partial class RedshiftSql
             var stageName = $"_stage_{token}_{index++}";
             stages.Add(stageName);
             var stage = $"{s}.{Quote(stageName)}";
+            stageOf[table.Name] = stage;
             var target = $"{s}.{Quote(table.Name)}";
             var cols = string.Join(", ", table.Columns.Select(c => Quote(c.Name)));
             loadStatements.Add($"CREATE TABLE {stage} ({string.Join(", ", table.Columns.Select(c => $"{Quote(c.Name)} {TypeOf(c.Type)}"))})");
@@ -110,9 +115,29 @@ internal static partial class RedshiftSql
             var notExists = string.Join(" AND ", table.Key.Select(k => $"{Quote("t")}.{Quote(k)} = {Quote("s")}.{Quote(k)}"));
             merge.Add($"INSERT INTO {target} ({cols}) SELECT {string.Join(", ", table.Columns.Select(c => $"{Quote("s")}.{Quote(c.Name)}"))} FROM {stage} {Quote("s")} WHERE NOT EXISTS (SELECT 1 FROM {target} {Quote("t")} WHERE {notExists})");
             roles.Add(new MergeStatementRole(table.Name, CountsWritten: true));
-            merge.Add($"DROP TABLE {stage}");
-            roles.Add(new MergeStatementRole(table.Name, CountsWritten: false));
+            drops.Add($"DROP TABLE {stage}");
         }
+
+        // After every upsert, in the same transaction: projections drop rows that are no longer the current
+        // version (keys restricted to this merge's stages of either table); then the stages are dropped.
+        foreach (var rule in rules)
+        {
+            var stagesOfRule = new[] { rule.Table.Name, rule.Of.Name }.Where(stageOf.ContainsKey).Select(n => stageOf[n]).ToList();
+            if (stagesOfRule.Count == 0)
+            {
+                continue;
+            }
+
+            var target = $"{s}.{Quote(rule.Table.Name)}";
+            var of = $"{s}.{Quote(rule.Of.Name)}";
+            var keyMatch = string.Join(" AND ", rule.Table.Key.Select(k => $"{target}.{Quote(k)} = {Quote("o")}.{Quote(k)}"));
+            var touched = string.Join(" OR ", stagesOfRule.Select(st => $"EXISTS (SELECT 1 FROM {st} {Quote("s")} WHERE {string.Join(" AND ", rule.Table.Key.Select(k => $"{Quote("s")}.{Quote(k)} = {target}.{Quote(k)}"))})"));
+            merge.Add($"DELETE FROM {target} USING {of} {Quote("o")} WHERE {keyMatch} AND {target}.{Quote(rule.Table.VersionColumn!)} < {Quote("o")}.{Quote(rule.Of.VersionColumn!)} AND ({touched})");
+            roles.Add(new MergeStatementRole(rule.Table.Name, CountsWritten: false));
+        }
+
+        merge.AddRange(drops);
+        roles.AddRange(drops.Select(_ => new MergeStatementRole(string.Empty, CountsWritten: false)));
 
         // Partition replaces (ReplaceWhere) run first in the same final transaction, then the merges: the contract's order.
         merge.InsertRange(0, deletes);
