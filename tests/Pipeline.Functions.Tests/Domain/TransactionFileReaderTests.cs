@@ -170,6 +170,43 @@ public sealed class TransactionFileReaderTests
         Assert.Contains("gzip", ex.Message, StringComparison.Ordinal);
     }
 
+    public static TheoryData<string, string> TruncatableFiles => new()
+    {
+        { "a.ndjson.gz", string.Concat(Enumerable.Repeat(One + "\n", 300)) },
+        { "a.csv.gz", Csv(Enumerable.Repeat(CsvRow, 300).ToArray()) },
+        { "a.json.gz", "[" + string.Join(",", Enumerable.Repeat(One, 300)) + "]" },
+    };
+
+    /// <summary>Cuts in the header, in the deflate data, at the end of the deflate data and inside the 8-byte trailer.</summary>
+    [Theory]
+    [MemberData(nameof(TruncatableFiles))]
+    public async Task OpenAsync_TruncatedGzip_UnreadableNamingTheTruncation(string name, string text)
+    {
+        var whole = Gzip(text);
+        Assert.Equal(300, (await TestData.ReadAllAsync(name, whole)).Count);
+        int[] cuts = [2, 5, 10, 11, whole.Length / 3, whole.Length / 2, whole.Length - 9, whole.Length - 8, whole.Length - 7, whole.Length - 4, whole.Length - 1];
+        foreach (var cut in cuts)
+        {
+            var ex = await Assert.ThrowsAsync<UnreadableFileException>(() => TestData.OpenAsync(name, TestData.Opener(whole[..cut])));
+            Assert.Contains("gzip", ex.Message, StringComparison.Ordinal);
+            if (cut >= 11)
+            {
+                Assert.Contains("truncated gzip file", ex.Message, StringComparison.Ordinal);
+                Assert.NotNull(ex.BytePosition);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ReadAsync_ConcatenatedGzipMembers_AllRecordsRead()
+    {
+        var bytes = Gzip(string.Concat(Enumerable.Repeat(One + "\n", 3))).Concat(Gzip(string.Concat(Enumerable.Repeat(One + "\n", 2)))).ToArray();
+
+        Assert.Equal(5, (await TestData.ReadAllAsync("a.ndjson.gz", bytes)).Count);
+        var ex = await Assert.ThrowsAsync<UnreadableFileException>(() => TestData.OpenAsync("a.ndjson.gz", TestData.Opener(bytes[..^3])));
+        Assert.Contains("truncated gzip file", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ReadAsync_CsvHeaderLacksColumns_Unreadable()
     {

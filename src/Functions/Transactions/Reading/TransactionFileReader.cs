@@ -25,7 +25,7 @@ public enum TransactionFileFormat
 /// <summary>
 /// Streams the records of a transaction file (JSON object/array, NDJSON, CSV; optionally gzip),
 /// record by record, never holding the file in memory. Formats whose syntax errors would strike
-/// mid-stream (JSON documents, gzip) are checked in a first streaming pass, so a broken file is
+/// mid-stream (JSON documents, gzip: corrupt or truncated) are checked in a first streaming pass, so a broken file is
 /// rejected whole (<see cref="UnreadableFileException"/>) before any record is produced.
 /// </summary>
 public sealed class TransactionFileReader
@@ -92,7 +92,18 @@ public sealed class TransactionFileReader
             }
         }
 
-        var format = Detect(inner, sniff.AsSpan(0, sniffed));
+        TransactionFileFormat format;
+        try
+        {
+            format = Detect(inner, sniff.AsSpan(0, sniffed));
+        }
+        catch (UnreadableFileException) when (gzip)
+        {
+            // A gzip file cut short may decompress to nothing: say it is truncated rather than empty.
+            await GzipIntegrity.CheckAsync(open, null, cancellationToken);
+            throw;
+        }
+
         var reader = new TransactionFileReader(name, open, format, gzip);
         if (gzip || format is TransactionFileFormat.JsonArray or TransactionFileFormat.JsonObjects)
         {
@@ -159,25 +170,32 @@ public sealed class TransactionFileReader
 
     private async Task CheckWholeFileAsync(CancellationToken cancellationToken)
     {
-        await using var content = await OpenContentAsync(cancellationToken);
-        try
+        var json = Format is TransactionFileFormat.JsonArray or TransactionFileFormat.JsonObjects;
+        async Task CheckJsonAsync(Stream content)
         {
-            if (Format is TransactionFileFormat.JsonArray or TransactionFileFormat.JsonObjects)
+            await foreach (var (_, _, _) in SplitJsonAsync(content, Format == TransactionFileFormat.JsonArray, cancellationToken))
             {
-                await foreach (var (_, _, _) in SplitJsonAsync(content, Format == TransactionFileFormat.JsonArray, cancellationToken))
-                {
-                    // Syntax only.
-                }
-            }
-            else
-            {
-                await content.CopyToAsync(Stream.Null, cancellationToken);
+                // Syntax only.
             }
         }
-        catch (InvalidDataException ex)
+
+        if (IsGzip)
         {
-            throw new UnreadableFileException($"corrupt gzip data: {ex.Message}", null, null, ex);
+            // Decompress everything once (checking JSON syntax on the way), then verify the gzip trailer.
+            try
+            {
+                await GzipIntegrity.CheckAsync(open, json ? CheckJsonAsync : null, cancellationToken);
+            }
+            catch (InvalidDataException ex)
+            {
+                throw new UnreadableFileException($"corrupt gzip data: {ex.Message}", null, null, ex);
+            }
+
+            return;
         }
+
+        await using var raw = await open(cancellationToken);
+        await CheckJsonAsync(raw);
     }
 
     /// <summary>The records, in file order, numbered from 1.</summary>
