@@ -322,3 +322,48 @@ public sealed class IngestTradesTests
         throw new Xunit.Sdk.XunitException($"Expected a {typeof(T).Name} inside {ex}");
     }
 }
+
+/// <summary>The status command's report over a real data root.</summary>
+public sealed class PipelineStatusTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task CollectAsync_AfterRunsAndPipeline_ReportsRunsQueuesAndQuarantine()
+    {
+        await using var h = new IngestionHarness(tradesPerDay: 10);
+        await using var host = h.Build(h.Settings(PaginationStyle.PageNumber, pageSize: 10));
+        await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct);
+        await host.Services.GetRequiredService<TradeIngestor>().RunBackfillAsync(IngestionHarness.Dates[0], IngestionHarness.Dates[0], Ct);
+        var store = host.Services.GetRequiredService<IObjectStore>();
+        using (var junk = new MemoryStream("{\"transaction_id\":\"\"}"u8.ToArray()))
+        {
+            await store.PutAsync("raw", "transactions/bad.json", junk, cancellationToken: Ct);
+        }
+
+        foreach (var key in Pipeline.Functions.Transactions.ReferenceData.Keys)
+        {
+            await Pipeline.Functions.RunCommand.UploadIfChangedAsync(store, "reference", key, Path.Combine(RepoPaths.Reference, key), Ct);
+        }
+
+        await host.StartAsync(Ct);
+        await host.WaitUntilIdleAsync(TimeSpan.FromSeconds(60), Ct);
+        await host.StopAsync(Ct);
+
+        var status = await Pipeline.Functions.PipelineStatus.CollectAsync(host, runs: 1, Ct);
+
+        Assert.Equal("sample", status.Source);
+        var latest = Assert.Single(status.Runs);
+        Assert.Equal("backfill", latest.Kind);
+        Assert.Equal(h.Trades.ExecutedAt(h.Trades.Count - 1), status.State!.Cursor);
+        Assert.Equal(2, status.Queues.Count);
+        Assert.All(status.Queues, q => Assert.Equal(0, q.Depth!.Total));
+        Assert.Equal(1, status.QuarantinedRecords);
+        var text = status.ToText();
+        Assert.Contains("backfill backfill-20261116-20261116: SUCCEEDED", text, StringComparison.Ordinal);
+        Assert.Contains("Quarantine: 1 records", text, StringComparison.Ordinal);
+        using var json = JsonDocument.Parse(status.ToJson());
+        Assert.Equal(0, json.RootElement.GetProperty("dead_lettered").GetInt64());
+        Assert.Equal(1, json.RootElement.GetProperty("quarantined_records").GetInt64());
+    }
+}

@@ -78,4 +78,57 @@ public sealed class BootstrapProcessTests(BootstrapFixture bootstrap)
             data.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task ScheduledEvent_IngestTradesOnEmbeddedProvider_PullsSampleApiIntoRawZone()
+    {
+        await bootstrap.RequireAvailableAsync();
+        var data = Directory.CreateTempSubdirectory("lambda-ingest-");
+        var reference = Path.Combine(RepositoryRoot(), "local", "reference");
+        var trades = Pipeline.Functions.SampleApi.SampleTrades.FromReference(reference, 5, new DateOnly(2026, 11, 19), new DateOnly(2026, 11, 20));
+        await using var api = new Pipeline.Functions.SampleApi.SampleTradeServer(trades, new Pipeline.Functions.SampleApi.SampleApiOptions { RequestsPerSecond = 0 });
+        api.Start();
+        try
+        {
+            await using var emulator = new RuntimeApiEmulator();
+            using var process = bootstrap.Start(emulator, "IngestTrades", new Dictionary<string, string>
+            {
+                ["Provider"] = "Embedded",
+                ["Embedded__DataRoot"] = data.FullName,
+                ["Zones__Raw"] = "raw",
+                ["Zones__Prepare"] = "prepare",
+                ["Zones__Quarantine"] = "quarantine",
+                ["Zones__Reference"] = "reference",
+                ["Queues__Enriched"] = "transactions-enriched.fifo",
+                ["Ingestion__BaseUrl"] = api.BaseUrl.ToString(),
+                ["Ingestion__Source"] = "sample",
+                ["Ingestion__PageSize"] = "4",
+            });
+
+            // The scheduled event's time (2026-11-21T06:00Z) ends the window: all 10 trades, 3 pages.
+            var outcome = await emulator.InvokeAsync(Fixture.Read("eventbridge-scheduled.json")).WaitAsync(Patience, TestContext.Current.CancellationToken);
+
+            Assert.False(outcome.IsError, outcome.Body + process.Output);
+            var pages = Directory.EnumerateFiles(data.FullName, "page-*.json", SearchOption.AllDirectories).ToList();
+            Assert.True(pages.Count == 3, $"expected 3 pages under {data.FullName}: {process.Output}");
+            Assert.All(pages, p => Assert.Contains("run-20261121T060000Z", p, StringComparison.Ordinal));
+        }
+        finally
+        {
+            data.Delete(recursive: true);
+        }
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Pipeline.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("Pipeline.sln not found above " + AppContext.BaseDirectory);
+    }
 }
