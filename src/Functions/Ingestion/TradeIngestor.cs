@@ -237,11 +237,9 @@ public sealed class TradeIngestor(
         var inflight = new Queue<Task<ApiResponse>>();
         try
         {
-            while (inflight.Count < o.MaxConcurrency)
-            {
-                inflight.Enqueue(client.GetAsync(UrlFor(index++), prefetch.Token));
-            }
-
+            // The first page alone: an empty window costs one request, and the cold first connection
+            // does not hold back requests that would then reach the API together.
+            inflight.Enqueue(client.GetAsync(UrlFor(index++), prefetch.Token));
             while (inflight.Count > 0)
             {
                 var response = await inflight.Dequeue();
@@ -252,7 +250,10 @@ public sealed class TradeIngestor(
                 }
 
                 await StorePageAsync(response, page, tally, cancellationToken);
-                inflight.Enqueue(client.GetAsync(UrlFor(index++), prefetch.Token));
+                while (inflight.Count < o.MaxConcurrency)
+                {
+                    inflight.Enqueue(client.GetAsync(UrlFor(index++), prefetch.Token));
+                }
             }
         }
         finally
