@@ -23,7 +23,7 @@ public static class BenchCommand
     private static readonly string[] Venues = ["XNAS", "XNYS", "XETR", "XPAR", "XAMS", "XLON", "XTKS", "XMIL"];
     private static readonly string[] Classes = ["EQUITY", "EQUITY", "BOND", "FX", "DERIVATIVE"];
 
-    public static async Task<int> RunAsync(int records, int files, bool keep, string? contentRootOption, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(int records, int files, bool keep, string? contentRootOption, TextWriter output, CancellationToken cancellationToken, long megabytes = 0)
     {
         ArgumentNullException.ThrowIfNull(output);
         var contentRoot = PipelineApp.FindContentRoot(contentRootOption);
@@ -37,19 +37,48 @@ public static class BenchCommand
 
             var big = Path.Combine(work, "big.ndjson");
             var sw = Stopwatch.StartNew();
-            Generate(big, 0, records, leis, dates);
+            if (megabytes > 0)
+            {
+                // --megabytes: as many records as fill the size (the peak-RSS case: e.g. 1024 for a 1 GB input).
+                records = GenerateBytes(big, megabytes << 20, leis, dates);
+            }
+            else
+            {
+                Generate(big, 0, records, leis, dates);
+            }
+
             var bytes = new FileInfo(big).Length;
             await output.WriteLineAsync($"Generated {records:N0} records, {bytes / 1048576.0:F1} MB NDJSON in {sw.Elapsed.TotalSeconds:F1} s (peak RSS so far {PeakRssMb():F0} MB)");
 
+            // CPU time beside wall time: on a shared machine, records per CPU-second is the figure that does not depend
+            // on what else runs (records/s on N free cores is at most N times it).
+            var cpu = Cpu();
             var parse = await BaselineAsync(big, reference, enrich: false, cancellationToken);
-            await output.WriteLineAsync($"baseline parse only                 {Rate(records, parse),12:N0} records/s  ({parse.TotalSeconds:F2} s)");
+            await output.WriteLineAsync($"baseline parse only                 {Rate(records, parse),12:N0} records/s  ({parse.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
             var enrichOnly = await BaselineAsync(big, reference, enrich: true, cancellationToken);
-            await output.WriteLineAsync($"baseline parse+validate+enrich      {Rate(records, enrichOnly),12:N0} records/s  ({enrichOnly.TotalSeconds:F2} s)");
+            await output.WriteLineAsync($"baseline parse+validate+enrich      {Rate(records, enrichOnly),12:N0} records/s  ({enrichOnly.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
+
+            var (chunked, chunks) = await ChunkBaselineAsync(big, reference, cancellationToken);
+            await output.WriteLineAsync($"baseline ... + write chunks (memory) {Rate(records, chunked),12:N0} records/s  ({chunked.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
+            var reread = await ReadChunksBaselineAsync(chunks, cancellationToken);
+            await output.WriteLineAsync($"baseline read chunks+check+rows     {Rate(records, reread),12:N0} records/s  ({reread.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
+            var mergeBuilder = FunctionsHost.CreateBuilder(PipelineApp.Options(contentRoot, Path.Combine(work, "data-merge"), consoleLogging: false));
+            PipelineApp.Configure(mergeBuilder);
+            await using (var mergeHost = mergeBuilder.Build())
+            {
+                var merged = await ReadChunksBaselineAsync(chunks, cancellationToken, mergeHost.Services.GetRequiredService<IWarehouse>());
+                await output.WriteLineAsync($"baseline ... + SQLite merge (4 tables){Rate(records, merged),11:N0} records/s  ({merged.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
+            }
+
+            Directory.Delete(Path.Combine(work, "data-merge"), recursive: true);
+            chunks.Clear();
 
             var (oneFile, loadedOne) = await EndToEndAsync(contentRoot, Path.Combine(work, "data-one"), [big], cancellationToken);
-            await output.WriteLineAsync($"end to end, 1 NDJSON file           {Rate(records, oneFile),12:N0} records/s  ({oneFile.TotalSeconds:F2} s, {loadedOne:N0} versions loaded)");
+            await output.WriteLineAsync($"end to end, 1 NDJSON file           {Rate(records, oneFile),12:N0} records/s  ({oneFile.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s, {loadedOne:N0} versions loaded)");
             await output.WriteLineAsync($"peak RSS after one-file run         {PeakRssMb(),12:F0} MB");
+            await output.WriteLineAsync($"GC so far: {GC.CollectionCount(0):N0} gen0, {GC.CollectionCount(1):N0} gen1, {GC.CollectionCount(2):N0} gen2, pauses {GC.GetTotalPauseDuration().TotalSeconds:F1} s, allocated {GC.GetTotalAllocatedBytes() / 1048576.0:N0} MB");
             File.Delete(big);
+            Directory.Delete(Path.Combine(work, "data-one"), recursive: true);
 
             if (files > 0)
             {
@@ -62,8 +91,9 @@ public static class BenchCommand
                     small.Add(path);
                 }
 
+                cpu = Cpu();
                 var (manyFiles, loadedMany) = await EndToEndAsync(contentRoot, Path.Combine(work, "data-many"), small, cancellationToken);
-                await output.WriteLineAsync($"end to end, {small.Count,5} small files       {Rate(records, manyFiles),12:N0} records/s  ({manyFiles.TotalSeconds:F2} s, {loadedMany:N0} versions loaded)");
+                await output.WriteLineAsync($"end to end, {small.Count,5} small files       {Rate(records, manyFiles),12:N0} records/s  ({manyFiles.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s, {loadedMany:N0} versions loaded)");
             }
 
             await output.WriteLineAsync($"peak RSS (VmHWM, whole process)     {PeakRssMb(),12:F0} MB");
@@ -85,6 +115,41 @@ public static class BenchCommand
 
     private static double Rate(long records, TimeSpan elapsed) => records / Math.Max(elapsed.TotalSeconds, 1e-9);
 
+    private static TimeSpan Cpu()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
+    }
+
+    /// <summary>Records per CPU-second since <paramref name="since"/> (the whole process: all threads); moves it to now.</summary>
+    private static double CpuRate(long records, ref TimeSpan since)
+    {
+        var now = Cpu();
+        var rate = Rate(records, now - since);
+        since = now;
+        return rate;
+    }
+
+    /// <summary>Deterministic records (as <see cref="Generate"/>) until the file holds at least <paramref name="bytes"/>; returns the count.</summary>
+    public static int GenerateBytes(string path, long bytes, IReadOnlyList<string> leis, IReadOnlyList<DateOnly> dates)
+    {
+        ArgumentNullException.ThrowIfNull(leis);
+        ArgumentNullException.ThrowIfNull(dates);
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 20);
+        var line = new StringBuilder(512);
+        var n = 0;
+        long written = 0;
+        while (written < bytes)
+        {
+            Line(line.Clear(), n++, leis, dates);
+            writer.Write(line);
+            written += line.Length;
+        }
+
+        return n;
+    }
+
     /// <summary>Deterministic synthetic records (seeded by position): mostly NEW, some amendments, all valid.</summary>
     public static void Generate(string path, int first, int count, IReadOnlyList<string> leis, IReadOnlyList<DateOnly> dates)
     {
@@ -94,31 +159,37 @@ public static class BenchCommand
         var line = new StringBuilder(512);
         for (var n = first; n < first + count; n++)
         {
-            var random = new Random(n);
-            var date = dates[n % dates.Count];
-            var amend = n % 10 == 9;
-            var id = amend ? n - 1 : n;
-            line.Clear()
-                .Append("{\"transaction_id\":\"TX-B-").Append(id.ToString("D9", CultureInfo.InvariantCulture))
-                .Append("\",\"version\":").Append(amend ? 2 : 1)
-                .Append(",\"status\":\"").Append(amend ? "AMEND" : "NEW")
-                .Append("\",\"trade_date\":\"").Append(date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))
-                .Append("\",\"executed_at\":\"").Append(date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))
-                .Append('T').Append((random.Next(8, 17)).ToString("D2", CultureInfo.InvariantCulture)).Append(':')
-                .Append(random.Next(60).ToString("D2", CultureInfo.InvariantCulture)).Append(":00.000Z\"")
-                .Append(",\"account_id\":\"ACC-").Append((id % 1000).ToString("D5", CultureInfo.InvariantCulture))
-                .Append("\",\"trader_id\":\"trader-").Append(random.Next(50))
-                .Append("\",\"counterparty_lei\":\"").Append(leis[random.Next(leis.Count)])
-                .Append("\",\"isin\":\"").Append(Isins[random.Next(Isins.Length)])
-                .Append("\",\"asset_class\":\"").Append(Classes[random.Next(Classes.Length)])
-                .Append("\",\"side\":\"").Append(random.Next(2) == 0 ? "BUY" : "SELL")
-                .Append("\",\"quantity\":\"").Append(random.Next(1, 100_000))
-                .Append("\",\"price\":\"").Append(random.Next(1, 500)).Append('.').Append(random.Next(100).ToString("D2", CultureInfo.InvariantCulture))
-                .Append("\",\"currency\":\"").Append(Currencies[random.Next(Currencies.Length)])
-                .Append("\",\"venue_mic\":\"").Append(Venues[random.Next(Venues.Length)])
-                .Append("\"}\n");
+            Line(line.Clear(), n, leis, dates);
             writer.Write(line);
         }
+    }
+
+    /// <summary>One synthetic NDJSON line (ASCII), a function of <paramref name="n"/> only.</summary>
+    private static void Line(StringBuilder line, int n, IReadOnlyList<string> leis, IReadOnlyList<DateOnly> dates)
+    {
+        var random = new Random(n);
+        var date = dates[n % dates.Count];
+        var amend = n % 10 == 9;
+        var id = amend ? n - 1 : n;
+        line
+            .Append("{\"transaction_id\":\"TX-B-").Append(id.ToString("D9", CultureInfo.InvariantCulture))
+            .Append("\",\"version\":").Append(amend ? 2 : 1)
+            .Append(",\"status\":\"").Append(amend ? "AMEND" : "NEW")
+            .Append("\",\"trade_date\":\"").Append(date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))
+            .Append("\",\"executed_at\":\"").Append(date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture))
+            .Append('T').Append((random.Next(8, 17)).ToString("D2", CultureInfo.InvariantCulture)).Append(':')
+            .Append(random.Next(60).ToString("D2", CultureInfo.InvariantCulture)).Append(":00.000Z\"")
+            .Append(",\"account_id\":\"ACC-").Append((id % 1000).ToString("D5", CultureInfo.InvariantCulture))
+            .Append("\",\"trader_id\":\"trader-").Append(random.Next(50))
+            .Append("\",\"counterparty_lei\":\"").Append(leis[random.Next(leis.Count)])
+            .Append("\",\"isin\":\"").Append(Isins[random.Next(Isins.Length)])
+            .Append("\",\"asset_class\":\"").Append(Classes[random.Next(Classes.Length)])
+            .Append("\",\"side\":\"").Append(random.Next(2) == 0 ? "BUY" : "SELL")
+            .Append("\",\"quantity\":\"").Append(random.Next(1, 100_000))
+            .Append("\",\"price\":\"").Append(random.Next(1, 500)).Append('.').Append(random.Next(100).ToString("D2", CultureInfo.InvariantCulture))
+            .Append("\",\"currency\":\"").Append(Currencies[random.Next(Currencies.Length)])
+            .Append("\",\"venue_mic\":\"").Append(Venues[random.Next(Venues.Length)])
+            .Append("\"}\n");
     }
 
     private static async Task<TimeSpan> BaselineAsync(string path, ReferenceData reference, bool enrich, CancellationToken cancellationToken)
@@ -139,6 +210,71 @@ public static class BenchCommand
                 {
                     _ = enricher.Enrich(valid, new Lineage("k", "e", record.RecordNumber, DateTimeOffset.UnixEpoch));
                 }
+            }
+        }
+
+        return sw.Elapsed;
+    }
+
+    /// <summary>Parse + validate + enrich + claim-check chunks built in memory (no store, no queue).</summary>
+    private static async Task<(TimeSpan Elapsed, List<byte[]> Chunks)> ChunkBaselineAsync(string path, ReferenceData reference, CancellationToken cancellationToken)
+    {
+        var sw = Stopwatch.StartNew();
+        var options = new EnrichmentOptions();
+        var enricher = new Enricher(reference, options);
+        var reader = await TransactionFileReader.OpenAsync("big.ndjson", ct => Task.FromResult<Stream>(File.OpenRead(path)), cancellationToken);
+        var failures = new List<ValidationFailure>();
+        using var builder = new ChunkBuilder();
+        var chunks = new List<byte[]>();
+        await foreach (var record in reader.ReadAsync(cancellationToken))
+        {
+            failures.Clear();
+            var valid = TransactionValidator.Validate(record, reference, failures);
+            if (valid is not null)
+            {
+                builder.Add(enricher.Enrich(valid, new Lineage("k", "e", record.RecordNumber, DateTimeOffset.UnixEpoch)));
+                if (builder.Count >= options.ChunkRecords)
+                {
+                    chunks.Add(builder.Seal("prepare", "k", "e", chunks.Count, 0).Content);
+                }
+            }
+        }
+
+        if (builder.Count > 0)
+        {
+            chunks.Add(builder.Seal("prepare", "k", "e", chunks.Count, 0).Content);
+        }
+
+        return (sw.Elapsed, chunks);
+    }
+
+    /// <summary>The load side without the warehouse: read chunks back, re-validate, build the four tables' rows.</summary>
+    private static async Task<TimeSpan> ReadChunksBaselineAsync(List<byte[]> chunks, CancellationToken cancellationToken, IWarehouse? warehouse = null)
+    {
+        if (warehouse is not null)
+        {
+            foreach (var table in WarehouseSchema.All)
+            {
+                await warehouse.EnsureTableAsync(table, cancellationToken);
+            }
+        }
+
+        var sw = Stopwatch.StartNew();
+        foreach (var chunk in chunks)
+        {
+            var records = await ChunkReader.ReadAsync(new MemoryStream(chunk, writable: false), 0, cancellationToken);
+            foreach (var record in records)
+            {
+                if (EnrichedRecordValidator.Check(record).Count > 0)
+                {
+                    throw new InvalidOperationException("A generated record failed the load-side check.");
+                }
+            }
+
+            var batches = WarehouseSchema.Batches(records);
+            if (warehouse is not null)
+            {
+                await warehouse.MergeAsync(batches, cancellationToken);
             }
         }
 

@@ -326,13 +326,23 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                     ?? throw new WarehouseException($"Row {r} for table '{table.Name}': column '{column.Name}' is {column.Type} but the value is a {row[i]!.GetType().Name}. Use string, long, decimal, bool, DateOnly or DateTimeOffset.");
             }
 
-            key.Clear();
-            foreach (var k in keyIndexes)
+            string keyText;
+            if (keyIndexes.Length == 1 && stored[keyIndexes[0]] is string single)
             {
-                key.Append(stored[k] is long l ? "i" + l : "s" + stored[k]).Append('\u001f');
+                // The common single text key needs no composite key text.
+                keyText = single;
+            }
+            else
+            {
+                key.Clear();
+                foreach (var k in keyIndexes)
+                {
+                    key.Append(stored[k] is long l ? "i" + l : "s" + stored[k]).Append('\u001f');
+                }
+
+                keyText = key.ToString();
             }
 
-            var keyText = key.ToString();
             if (byKey.TryGetValue(keyText, out var at))
             {
                 if (versionIndex < 0 || (long)stored[versionIndex]! >= (long)result[at][versionIndex]!)
@@ -466,6 +476,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
             Check(db, rc);
             var integer = table.Columns.Select(col => col.Type is ColumnType.Integer or ColumnType.Boolean).ToArray();
             long written = 0;
+            var utf8 = new byte[1024];
             foreach (var row in rows)
             {
                 for (var i = 0; i < row.Length; i++)
@@ -476,7 +487,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                         null => raw.sqlite3_bind_null(stmt, i + 1),
                         long l when integer[i] => raw.sqlite3_bind_int64(stmt, i + 1, l),
                         long l => raw.sqlite3_bind_text(stmt, i + 1, l.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                        string s => raw.sqlite3_bind_text(stmt, i + 1, s),
+                        string s => BindText(stmt, i + 1, s, ref utf8),
                         _ => throw new WarehouseException($"Column '{table.Columns[i].Name}' of table '{table.Name}' holds an unexpected {value.GetType().Name}."),
                     };
                     Check(db, rc);
@@ -494,6 +505,19 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
 
             return written;
         }
+    }
+
+    /// <summary>Binds text as UTF-8 from a reused buffer (SQLite copies it), so no allocation per value.</summary>
+    private static int BindText(sqlite3_stmt stmt, int index, string value, ref byte[] utf8)
+    {
+        var needed = Encoding.UTF8.GetMaxByteCount(value.Length);
+        if (needed > utf8.Length)
+        {
+            utf8 = new byte[Math.Max(needed, utf8.Length * 2)];
+        }
+
+        var length = Encoding.UTF8.GetBytes(value, utf8);
+        return raw.sqlite3_bind_text(stmt, index, utf8.AsSpan(0, length));
     }
 
     private static void Check(sqlite3 db, int rc)

@@ -30,7 +30,7 @@ internal static class WarehouseValues
         (ColumnType.Decimal, long l) => l.ToString(CultureInfo.InvariantCulture),
         (ColumnType.Decimal, int i) => i.ToString(CultureInfo.InvariantCulture),
         (ColumnType.Boolean, bool b) => b ? 1L : 0L,
-        (ColumnType.Date, DateOnly d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        (ColumnType.Date, DateOnly d) => Date(d),
         (ColumnType.Timestamp, DateTimeOffset t) => Timestamp(t),
         (ColumnType.Timestamp, DateTime t) when t.Kind == DateTimeKind.Utc => Timestamp(new DateTimeOffset(t)),
         _ => null,
@@ -42,7 +42,7 @@ internal static class WarehouseValues
         null => DBNull.Value,
         decimal d => Canonical(d),
         bool b => b ? 1L : 0L,
-        DateOnly d => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+        DateOnly d => Date(d),
         DateTimeOffset t => Timestamp(t),
         DateTime t => Timestamp(new DateTimeOffset(t.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(t, DateTimeKind.Utc) : t)),
         int i => (long)i,
@@ -74,6 +74,66 @@ internal static class WarehouseValues
             return "0";
         }
 
+        // Formatted into a stack buffer and trimmed there: one allocation per value (merges encode millions).
+        Span<char> buffer = stackalloc char[40];
+        if (!value.TryFormat(buffer, out var length, default, CultureInfo.InvariantCulture))
+        {
+            return CanonicalSlow(value);
+        }
+
+        var text = buffer[..length];
+        if (text.Contains('.'))
+        {
+            text = text.TrimEnd('0').TrimEnd('.');
+        }
+
+        return new string(text);
+    }
+
+    /// <summary>UTC ISO-8601 with a fixed width (7 fraction digits), so text order is time order.</summary>
+    public static string Timestamp(DateTimeOffset value)
+    {
+        var utc = value.UtcDateTime;
+        return string.Create(28, utc, static (span, t) =>
+        {
+            Digits(span[..4], t.Year);
+            span[4] = '-';
+            Digits(span.Slice(5, 2), t.Month);
+            span[7] = '-';
+            Digits(span.Slice(8, 2), t.Day);
+            span[10] = 'T';
+            Digits(span.Slice(11, 2), t.Hour);
+            span[13] = ':';
+            Digits(span.Slice(14, 2), t.Minute);
+            span[16] = ':';
+            Digits(span.Slice(17, 2), t.Second);
+            span[19] = '.';
+            Digits(span.Slice(20, 7), (int)(t.Ticks % TimeSpan.TicksPerSecond));
+            span[27] = 'Z';
+        });
+    }
+
+    /// <summary>yyyy-MM-dd.</summary>
+    public static string Date(DateOnly value) => string.Create(10, value, static (span, d) =>
+    {
+        Digits(span[..4], d.Year);
+        span[4] = '-';
+        Digits(span.Slice(5, 2), d.Month);
+        span[7] = '-';
+        Digits(span.Slice(8, 2), d.Day);
+    });
+
+    private static void Digits(Span<char> span, int value)
+    {
+        for (var i = span.Length - 1; i >= 0; i--)
+        {
+            span[i] = (char)('0' + (value % 10));
+            value /= 10;
+        }
+    }
+
+    private static string CanonicalSlow(decimal value)
+    {
         var text = value.ToString(CultureInfo.InvariantCulture);
         if (text.Contains('.', StringComparison.Ordinal))
         {
@@ -82,10 +142,6 @@ internal static class WarehouseValues
 
         return text;
     }
-
-    /// <summary>UTC ISO-8601 with a fixed width (7 fraction digits), so text order is time order.</summary>
-    public static string Timestamp(DateTimeOffset value) =>
-        value.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
     public static string QuoteIdentifier(string name)
     {
