@@ -367,3 +367,42 @@ public sealed class PipelineStatusTests
         Assert.Equal(1, json.RootElement.GetProperty("quarantined_records").GetInt64());
     }
 }
+
+/// <summary>The client alone against an address nothing listens on.</summary>
+public sealed class TradeApiClientTests
+{
+    [Fact]
+    public async Task GetAsync_NothingListening_FailsAfterMaxAttemptsNamingTheUrl()
+    {
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+
+        var options = new IngestionOptions { BaseUrl = new Uri($"http://127.0.0.1:{port}"), MaxAttempts = 3, BaseDelay = TimeSpan.FromMilliseconds(5), MaxDelay = TimeSpan.FromMilliseconds(20), RequestsPerSecond = 1000 };
+        var logs = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        await using var client = new TradeApiClient(options, new ListLogger(logs));
+        var url = options.ResourceUrl([new("page", "1")]);
+
+        var ex = await Assert.ThrowsAsync<IngestionHttpException>(() => client.GetAsync(url, TestContext.Current.CancellationToken));
+
+        Assert.Equal(3, ex.Attempts);
+        Assert.Null(ex.Status);
+        Assert.Contains(url.ToString(), ex.Message, StringComparison.Ordinal);
+        Assert.Equal(2, client.Retries);
+        Assert.All(logs, l => Assert.Contains(url.ToString(), l, StringComparison.Ordinal));
+    }
+
+    private sealed class ListLogger(System.Collections.Concurrent.ConcurrentQueue<string> sink) : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            sink.Enqueue(formatter(state, exception));
+    }
+}

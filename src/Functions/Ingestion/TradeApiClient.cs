@@ -38,6 +38,7 @@ public sealed class TradeApiClient : IAsyncDisposable
     private const string RetryTemplate = "GET {Url} answered {Status}; attempt {Attempt} of {MaxAttempts}, retrying in {DelayMs} ms";
     private const string RetryErrorTemplate = "GET {Url} failed ({Error}); attempt {Attempt} of {MaxAttempts}, retrying in {DelayMs} ms";
 
+    private static readonly ResiliencePropertyKey<Uri> UrlKey = new("ingestion.url");
     private readonly HttpClient http;
     private readonly bool ownsHttp;
     private readonly IngestionOptions options;
@@ -75,19 +76,25 @@ public sealed class TradeApiClient : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(url);
         var attempts = 0;
         ApiResponse result;
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(UrlKey, url);
         try
         {
             result = await retry.ExecuteAsync(
-                async ct =>
+                async ctx =>
                 {
                     Interlocked.Increment(ref attempts);
-                    return await SendOnceAsync(url, attempts, ct);
+                    return await SendOnceAsync(url, attempts, ctx.CancellationToken);
                 },
-                cancellationToken);
+                context);
         }
         catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException)
         {
             throw new IngestionHttpException(url, null, attempts, $"GET {url} failed after {attempts} attempt(s): {ex.Message}. Check that the API at Ingestion:BaseUrl is reachable; the run can simply be repeated (pages already stored are kept).", ex);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
 
         if (result.Status is >= 200 and < 300)
@@ -162,7 +169,7 @@ public sealed class TradeApiClient : IAsyncDisposable
                     }
                     else
                     {
-                        logger.LogWarning(RetryErrorTemplate, "(request)", args.Outcome.Exception?.Message, args.AttemptNumber + 1, options.MaxAttempts, delayMs);
+                        logger.LogWarning(RetryErrorTemplate, args.Context.Properties.TryGetValue(UrlKey, out var url) ? url : null, args.Outcome.Exception?.Message, args.AttemptNumber + 1, options.MaxAttempts, delayMs);
                     }
 
                     return ValueTask.CompletedTask;
