@@ -89,6 +89,13 @@ refine.SetAction((parse, ct) => RefineCommand.RunAsync(
     parse.GetValue(refineDate), parse.GetValue(refineFrom), parse.GetValue(refineTo), parse.GetValue(json), parse.GetValue(dataRoot), parse.GetValue(contentRoot),
     parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
 
+var refineRecords = new Option<int>("--records") { Description = "Synthetic trade versions to merge into the warehouse.", DefaultValueFactory = _ => 1_000_000 };
+var refineDays = new Option<int>("--days") { Description = "Trade dates the trades spread over.", DefaultValueFactory = _ => 5 };
+var benchRefine = new Command("bench-refine", "Benchmark RefineDaily on the embedded warehouse with N synthetic trades.") { refineRecords, refineDays, keep, contentRoot };
+benchRefine.SetAction((parse, ct) => RefineBenchCommand.RunAsync(
+    parse.GetValue(refineRecords), parse.GetValue(refineDays), parse.GetValue(keep), parse.GetValue(contentRoot),
+    parse.InvocationConfiguration.Output, ct));
+
 string root;
 try
 {
@@ -100,7 +107,7 @@ catch (DirectoryNotFoundException)
 }
 
 var start = FunctionsHost.CreateStartCommand(PipelineApp.Options(root, null, consoleLogging: true, args), PipelineApp.Configure);
-var rootCommand = new RootCommand("Pipeline: enrich → FIFO → load, on the embedded providers by default.") { run, start, query, bench, ingest, backfill, status, serve, refine };
+var rootCommand = new RootCommand("Pipeline: enrich → FIFO → load, on the embedded providers by default.") { run, start, query, bench, ingest, backfill, status, serve, refine, benchRefine };
 return await rootCommand.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 
 static string? ContentRootArgument(string[] args)

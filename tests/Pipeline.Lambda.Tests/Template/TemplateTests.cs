@@ -176,7 +176,7 @@ public sealed class TemplateTests(DeployedStack stack) : IClassFixture<DeployedS
         Require();
         var functions = stack.Root.GetProperty("functions");
         var roles = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var name in new[] { "EnrichTransactions", "LoadTransactions", "IngestTrades" })
+        foreach (var name in new[] { "EnrichTransactions", "LoadTransactions", "IngestTrades", "RefineDaily" })
         {
             var function = functions.GetProperty($"{P}-{name}");
             Assert.Equal("provided.al2023", function.GetProperty("Runtime").GetString());
@@ -188,7 +188,7 @@ public sealed class TemplateTests(DeployedStack stack) : IClassFixture<DeployedS
             Assert.Equal($"{P}-enriched.fifo", variables.GetProperty("Queues__Enriched").GetString());
         }
 
-        Assert.Equal(3, roles.Count);
+        Assert.Equal(4, roles.Count);
     }
 
     [Fact]
@@ -223,11 +223,22 @@ public sealed class TemplateTests(DeployedStack stack) : IClassFixture<DeployedS
     }
 
     [Fact]
+    public void Deploy_ToMoto_CreatesDailyScheduleTargetingRefineAfterIngestion()
+    {
+        Require();
+        var rule = stack.Root.GetProperty("rules").EnumerateArray().Single(r => r.GetProperty("name").GetString() == $"{P}-daily-refine");
+
+        Assert.Equal("cron(30 7 * * ? *)", rule.GetProperty("schedule").GetString());
+        Assert.EndsWith($":function:{P}-RefineDaily", rule.GetProperty("targets")[0].GetString(), StringComparison.Ordinal);
+        Assert.Equal("events.amazonaws.com", stack.Root.GetProperty("template").GetProperty("RefineSchedulePermission").GetProperty("Properties").GetProperty("Principal").GetString());
+    }
+
+    [Fact]
     public void Deploy_ToMoto_RolesAreLeastPrivilege()
     {
         Require();
         var roles = stack.Root.GetProperty("roles").EnumerateObject().Where(r => r.Name.StartsWith(P + "-", StringComparison.Ordinal)).ToList();
-        Assert.Equal(3, roles.Count);
+        Assert.Equal(4, roles.Count);
         foreach (var role in roles)
         {
             Assert.Empty(role.Value.GetProperty("attached").EnumerateArray());
@@ -274,7 +285,7 @@ public sealed class TemplateTests(DeployedStack stack) : IClassFixture<DeployedS
         var dlqAlarms = alarms.Where(a => a.GetProperty("MetricName").GetString() == "ApproximateNumberOfMessagesVisible").Select(Target).ToHashSet();
         var errorAlarms = alarms.Where(a => a.GetProperty("MetricName").GetString() == "Errors").Select(Target).ToHashSet();
         Assert.Equal(["EnrichedDeadLetterQueue", "RawEventsDeadLetterQueue"], dlqAlarms.Order());
-        Assert.Equal(["EnrichFunction", "IngestFunction", "LoadFunction"], errorAlarms.Order());
+        Assert.Equal(["EnrichFunction", "IngestFunction", "LoadFunction", "RefineFunction"], errorAlarms.Order());
     }
 
     [Fact]

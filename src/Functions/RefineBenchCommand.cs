@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Functions.Refine;
+using Pipeline.Functions.Transactions;
+using Pipeline.Host;
+using Pipeline.Providers.Abstractions;
+
+namespace Pipeline.Functions;
+
+/// <summary>
+/// <c>bench-refine [--records N] [--days D]</c>: merges N deterministic synthetic enriched trades (10 % amended to
+/// version 2, 2 % cancelled) straight into the embedded warehouse's <c>transactions</c> table, then times
+/// RefineDaily's work: the last day alone (which still reads every trade for the cumulative positions), the
+/// whole range, and a rerun of the last day. Prints seconds, trades/s and peak RSS.
+/// </summary>
+public static class RefineBenchCommand
+{
+    private static readonly string[] Isins = ["US0378331005", "US5949181045", "DE0007164600", "GB0002634946", "NL0010273215", "FR0000131104", "JP3633400001", "US912828ZT04", "XS2021234567"];
+    private static readonly (string Currency, decimal Fx)[] Currencies = [("USD", 1m), ("EUR", 1.0842m), ("GBP", 1.2631m), ("JPY", 0.006489m), ("CHF", 1.1287m)];
+
+    public static async Task<int> RunAsync(int records, int days, bool keep, string? contentRootOption, TextWriter output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var contentRoot = PipelineApp.FindContentRoot(contentRootOption);
+        var dataRoot = Path.Combine(Path.GetTempPath(), "pipeline-bench-refine-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        var builder = FunctionsHost.CreateBuilder(PipelineApp.Options(contentRoot, dataRoot, consoleLogging: false, settings: new Dictionary<string, string?> { ["Provider"] = "Embedded" }));
+        PipelineApp.Configure(builder);
+        try
+        {
+            await using var host = builder.Build();
+            var warehouse = host.Services.GetRequiredService<IWarehouse>();
+            var refiner = host.Services.GetRequiredService<DailyRefiner>();
+            var first = new DateOnly(2026, 11, 2);
+            var last = first.AddDays(days - 1);
+
+            await warehouse.EnsureTableAsync(WarehouseSchema.Transactions, cancellationToken);
+            var sw = Stopwatch.StartNew();
+            const int Chunk = 20_000;
+            var batch = new List<object?[]>(Chunk);
+            for (var n = 0; n < records; n++)
+            {
+                batch.Add(WarehouseSchema.TransactionRow(Synthetic(n, first, days)));
+                if (batch.Count == Chunk || n == records - 1)
+                {
+                    await warehouse.MergeAsync([new MergeBatch(WarehouseSchema.Transactions, batch)], cancellationToken);
+                    batch = new List<object?[]>(Chunk);
+                }
+            }
+
+            await output.WriteLineAsync($"Loaded {records:N0} trade versions over {days} trade dates into transactions in {sw.Elapsed.TotalSeconds:F1} s (setup, not refine).");
+
+            await MeasureAsync("refine last day   ", last, last);
+            await MeasureAsync("refine all days   ", first, last);
+            await MeasureAsync("rerun last day    ", last, last);
+            await output.WriteLineAsync($"Peak RSS {BenchCommand.PeakRssMb():F0} MB. Data root {(keep ? dataRoot : "(deleted; --keep keeps it)")}.");
+            return 0;
+
+            async Task MeasureAsync(string label, DateOnly from, DateOnly to)
+            {
+                var timer = Stopwatch.StartNew();
+                var report = await refiner.RefineAsync(from, to, cancellationToken);
+                var seconds = timer.Elapsed.TotalSeconds;
+                await output.WriteLineAsync(
+                    $"{label} {from:yyyy-MM-dd}..{to:yyyy-MM-dd}: {seconds,6:F2} s, {report.TradesRead:N0} live trades read ({report.TradesRead / Math.Max(seconds, 1e-9):N0}/s), "
+                    + $"{report.Days.Sum(d => d.Trades):N0} trades on the refined days, {report.Days.Sum(d => d.CounterpartyRows):N0} counterparty rows, {report.Days.Sum(d => d.PositionRows):N0} position rows");
+            }
+        }
+        finally
+        {
+            if (!keep && Directory.Exists(dataRoot))
+            {
+                Directory.Delete(dataRoot, recursive: true);
+            }
+        }
+    }
+
+    /// <summary>The n-th synthetic trade version (seeded by n): every 10th amends the previous id, every 50th cancels it.</summary>
+    private static EnrichedTransaction Synthetic(int n, DateOnly first, int days)
+    {
+        var random = new Random(n);
+        var amend = n % 10 == 9;
+        var cancel = n % 50 == 49;
+        var id = amend || cancel ? n - 1 : n;
+        var date = first.AddDays(id % days);
+        var (currency, fx) = Currencies[random.Next(Currencies.Length)];
+        var quantity = random.Next(1, 100_000);
+        var price = random.Next(1, 500) + (random.Next(100) / 100m);
+        var notional = quantity * price;
+        var status = cancel ? "CANCEL" : amend ? "AMEND" : "NEW";
+        return new EnrichedTransaction
+        {
+            TransactionId = "TX-R-" + id.ToString("D9", CultureInfo.InvariantCulture),
+            Version = amend || cancel ? 2 : 1,
+            Status = status,
+            TradeDate = date,
+            ExecutedAt = new DateTimeOffset(date.ToDateTime(new TimeOnly(9 + random.Next(8), random.Next(60))), TimeSpan.Zero),
+            AccountId = "ACC-" + (id % 1000).ToString("D5", CultureInfo.InvariantCulture),
+            TraderId = "trader-" + random.Next(50).ToString(CultureInfo.InvariantCulture),
+            CounterpartyLei = "LEI-" + random.Next(40).ToString("D16", CultureInfo.InvariantCulture),
+            CounterpartyName = "Counterparty " + (id % 40).ToString(CultureInfo.InvariantCulture),
+            CounterpartyCountry = "DE",
+            Isin = Isins[random.Next(Isins.Length)],
+            AssetClass = "EQUITY",
+            Side = random.Next(2) == 0 ? "BUY" : "SELL",
+            Quantity = quantity,
+            Price = price,
+            Currency = currency,
+            VenueMic = "XETR",
+            Notional = notional,
+            FxRateUsd = fx,
+            NotionalUsd = Math.Round(notional * fx, 2, MidpointRounding.ToEven),
+            SettlementDate = date.AddDays(1),
+            Cancelled = cancel,
+            FlagLargeNotional = false,
+            FlagWatchlistCountry = false,
+            FlagUnknownCounterparty = false,
+            RiskFlags = string.Empty,
+            Reportable = false,
+            ReportableReason = "none",
+            DedupId = $"{id}-{(amend || cancel ? 2 : 1)}",
+            GroupId = "g",
+            SourceKey = "bench",
+            SourceEtag = "bench",
+            RecordNumber = n,
+            IngestedAt = new DateTimeOffset(2026, 11, 22, 0, 0, 0, TimeSpan.Zero),
+            PipelineVersion = "bench",
+        };
+    }
+}
