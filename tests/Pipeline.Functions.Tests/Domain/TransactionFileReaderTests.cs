@@ -198,6 +198,15 @@ public sealed class TransactionFileReaderTests
     }
 
     [Fact]
+    public void Crc32_KnownVectors_MatchIeee()
+    {
+        Assert.Equal(0xCBF43926u, Crc32.Append(0, "123456789"u8));
+        Assert.Equal(0u, Crc32.Append(0, []));
+        var data = Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat(One, 7)));
+        Assert.Equal(Crc32.Append(0, data), Crc32.Append(Crc32.Append(0, data.AsSpan(0, 13)), data.AsSpan(13)));
+    }
+
+    [Fact]
     public async Task ReadAsync_ConcatenatedGzipMembers_AllRecordsRead()
     {
         var bytes = Gzip(string.Concat(Enumerable.Repeat(One + "\n", 3))).Concat(Gzip(string.Concat(Enumerable.Repeat(One + "\n", 2)))).ToArray();
