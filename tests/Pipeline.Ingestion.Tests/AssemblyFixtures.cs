@@ -1,0 +1,3 @@
+using Pipeline.TestKit.Emulators;
+
+[assembly: AssemblyFixture(typeof(MotoFixture))]
