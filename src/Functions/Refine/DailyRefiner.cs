@@ -28,7 +28,13 @@ public sealed class DailyRefiner(IWarehouse warehouse, IObjectStore store, Pipel
     private const string ReadTemplate = "Refine {From}..{To}: read {Trades} live trades (trade_date up to the last day) in {Pages} pages";
     private const string DayTemplate = "Refined {Day}: {Exposures} counterparty rows, {Positions} position rows";
 
-    private const string PageSql =
+    // The first page has no "after" condition: Redshift Data API parameter values must not be empty.
+    private const string FirstPageSql =
+        "SELECT transaction_id, trade_date, counterparty_lei, counterparty_name, account_id, isin, side, quantity, notional_usd "
+        + "FROM transactions WHERE cancelled = @cancelled AND trade_date <= @to "
+        + "ORDER BY transaction_id LIMIT ";
+
+    private const string NextPageSql =
         "SELECT transaction_id, trade_date, counterparty_lei, counterparty_name, account_id, isin, side, quantity, notional_usd "
         + "FROM transactions WHERE cancelled = @cancelled AND trade_date <= @to AND transaction_id > @after "
         + "ORDER BY transaction_id LIMIT ";
@@ -103,15 +109,18 @@ public sealed class DailyRefiner(IWarehouse warehouse, IObjectStore store, Pipel
     private async Task<int> ReadAsync(RefineAggregator aggregator, CancellationToken cancellationToken)
     {
         var pageSize = options.Value.PageSize;
-        var sql = PageSql + pageSize.ToString(CultureInfo.InvariantCulture);
-        var after = string.Empty;
+        var limit = pageSize.ToString(CultureInfo.InvariantCulture);
+        string? after = null;
         var pages = 0;
         while (true)
         {
-            var page = await warehouse.QueryAsync(
-                sql,
-                new Dictionary<string, object?> { ["cancelled"] = false, ["to"] = aggregator.To, ["after"] = after },
-                cancellationToken);
+            var parameters = new Dictionary<string, object?> { ["cancelled"] = false, ["to"] = aggregator.To };
+            if (after is not null)
+            {
+                parameters["after"] = after;
+            }
+
+            var page = await warehouse.QueryAsync(after is null ? FirstPageSql + limit : NextPageSql + limit, parameters, cancellationToken);
             pages++;
             foreach (var row in page.Rows)
             {
