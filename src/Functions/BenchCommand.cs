@@ -23,7 +23,7 @@ public static class BenchCommand
     private static readonly string[] Venues = ["XNAS", "XNYS", "XETR", "XPAR", "XAMS", "XLON", "XTKS", "XMIL"];
     private static readonly string[] Classes = ["EQUITY", "EQUITY", "BOND", "FX", "DERIVATIVE"];
 
-    public static async Task<int> RunAsync(int records, int files, bool keep, string? contentRootOption, TextWriter output, CancellationToken cancellationToken, long megabytes = 0)
+    public static async Task<int> RunAsync(int records, int files, bool keep, string? contentRootOption, TextWriter output, CancellationToken cancellationToken, long megabytes = 0, bool quick = false)
     {
         ArgumentNullException.ThrowIfNull(output);
         var contentRoot = PipelineApp.FindContentRoot(contentRootOption);
@@ -55,23 +55,27 @@ public static class BenchCommand
             var cpu = Cpu();
             var parse = await BaselineAsync(big, reference, enrich: false, cancellationToken);
             await output.WriteLineAsync($"baseline parse only                 {Rate(records, parse),12:N0} records/s  ({parse.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
-            var enrichOnly = await BaselineAsync(big, reference, enrich: true, cancellationToken);
-            await output.WriteLineAsync($"baseline parse+validate+enrich      {Rate(records, enrichOnly),12:N0} records/s  ({enrichOnly.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
-
-            var (chunked, chunks) = await ChunkBaselineAsync(big, reference, cancellationToken);
-            await output.WriteLineAsync($"baseline ... + write chunks (memory) {Rate(records, chunked),12:N0} records/s  ({chunked.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
-            var reread = await ReadChunksBaselineAsync(chunks, cancellationToken);
-            await output.WriteLineAsync($"baseline read chunks+check+rows     {Rate(records, reread),12:N0} records/s  ({reread.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
-            var mergeBuilder = FunctionsHost.CreateBuilder(PipelineApp.Options(contentRoot, Path.Combine(work, "data-merge"), consoleLogging: false));
-            PipelineApp.Configure(mergeBuilder);
-            await using (var mergeHost = mergeBuilder.Build())
+            if (!quick)
             {
-                var merged = await ReadChunksBaselineAsync(chunks, cancellationToken, mergeHost.Services.GetRequiredService<IWarehouse>());
-                await output.WriteLineAsync($"baseline ... + SQLite merge (4 tables){Rate(records, merged),11:N0} records/s  ({merged.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
-            }
+                var enrichOnly = await BaselineAsync(big, reference, enrich: true, cancellationToken);
+                await output.WriteLineAsync($"baseline parse+validate+enrich      {Rate(records, enrichOnly),12:N0} records/s  ({enrichOnly.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
 
-            Directory.Delete(Path.Combine(work, "data-merge"), recursive: true);
-            chunks.Clear();
+                var chunks = Path.Combine(work, "chunks.bin");
+                var chunked = await ChunkBaselineAsync(big, chunks, reference, cancellationToken);
+                await output.WriteLineAsync($"baseline ... + write chunks (file)   {Rate(records, chunked),12:N0} records/s  ({chunked.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
+                var reread = await ReadChunksBaselineAsync(chunks, cancellationToken);
+                await output.WriteLineAsync($"baseline read chunks+check+rows     {Rate(records, reread),12:N0} records/s  ({reread.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
+                var mergeBuilder = FunctionsHost.CreateBuilder(PipelineApp.Options(contentRoot, Path.Combine(work, "data-merge"), consoleLogging: false));
+                PipelineApp.Configure(mergeBuilder);
+                await using (var mergeHost = mergeBuilder.Build())
+                {
+                    var merged = await ReadChunksBaselineAsync(chunks, cancellationToken, mergeHost.Services.GetRequiredService<IWarehouse>());
+                    await output.WriteLineAsync($"baseline ... + SQLite merge (4 tables){Rate(records, merged),11:N0} records/s  ({merged.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
+                }
+
+                Directory.Delete(Path.Combine(work, "data-merge"), recursive: true);
+                File.Delete(chunks);
+            }
 
             var (oneFile, loadedOne) = await EndToEndAsync(contentRoot, Path.Combine(work, "data-one"), [big], cancellationToken);
             await output.WriteLineAsync($"end to end, 1 NDJSON file           {Rate(records, oneFile),12:N0} records/s  ({oneFile.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s, {loadedOne:N0} versions loaded)");
@@ -216,8 +220,8 @@ public static class BenchCommand
         return sw.Elapsed;
     }
 
-    /// <summary>Parse + validate + enrich + claim-check chunks built in memory (no store, no queue).</summary>
-    private static async Task<(TimeSpan Elapsed, List<byte[]> Chunks)> ChunkBaselineAsync(string path, ReferenceData reference, CancellationToken cancellationToken)
+    /// <summary>Parse + validate + enrich + claim-check chunks, appended length-prefixed to one local file (no store, no queue).</summary>
+    private static async Task<TimeSpan> ChunkBaselineAsync(string path, string chunksPath, ReferenceData reference, CancellationToken cancellationToken)
     {
         var sw = Stopwatch.StartNew();
         var options = new EnrichmentOptions();
@@ -225,7 +229,15 @@ public static class BenchCommand
         var reader = await TransactionFileReader.OpenAsync("big.ndjson", ct => Task.FromResult<Stream>(File.OpenRead(path)), cancellationToken);
         var failures = new List<ValidationFailure>();
         using var builder = new ChunkBuilder();
-        var chunks = new List<byte[]>();
+        await using var chunks = new FileStream(chunksPath, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        var count = 0;
+        async Task SealAsync()
+        {
+            var content = builder.Seal("prepare", "k", "e", count++, 0).Content;
+            await chunks.WriteAsync(BitConverter.GetBytes(content.Length), cancellationToken);
+            await chunks.WriteAsync(content, cancellationToken);
+        }
+
         await foreach (var record in reader.ReadAsync(cancellationToken))
         {
             failures.Clear();
@@ -235,21 +247,21 @@ public static class BenchCommand
                 builder.Add(enricher.Enrich(valid, new Lineage("k", "e", record.RecordNumber, DateTimeOffset.UnixEpoch)));
                 if (builder.Count >= options.ChunkRecords)
                 {
-                    chunks.Add(builder.Seal("prepare", "k", "e", chunks.Count, 0).Content);
+                    await SealAsync();
                 }
             }
         }
 
         if (builder.Count > 0)
         {
-            chunks.Add(builder.Seal("prepare", "k", "e", chunks.Count, 0).Content);
+            await SealAsync();
         }
 
-        return (sw.Elapsed, chunks);
+        return sw.Elapsed;
     }
 
     /// <summary>The load side without the warehouse: read chunks back, re-validate, build the four tables' rows.</summary>
-    private static async Task<TimeSpan> ReadChunksBaselineAsync(List<byte[]> chunks, CancellationToken cancellationToken, IWarehouse? warehouse = null)
+    private static async Task<TimeSpan> ReadChunksBaselineAsync(string chunksPath, CancellationToken cancellationToken, IWarehouse? warehouse = null)
     {
         if (warehouse is not null)
         {
@@ -260,8 +272,12 @@ public static class BenchCommand
         }
 
         var sw = Stopwatch.StartNew();
-        foreach (var chunk in chunks)
+        await using var chunks = File.OpenRead(chunksPath);
+        var prefix = new byte[4];
+        while (await chunks.ReadAtLeastAsync(prefix, 4, throwOnEndOfStream: false, cancellationToken) == 4)
         {
+            var chunk = new byte[BitConverter.ToInt32(prefix)];
+            await chunks.ReadExactlyAsync(chunk, cancellationToken);
             var records = await ChunkReader.ReadAsync(new MemoryStream(chunk, writable: false), 0, cancellationToken);
             foreach (var record in records)
             {
