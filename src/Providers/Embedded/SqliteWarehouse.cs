@@ -145,7 +145,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                 for (var i = 0; i < columns.Length; i++)
                 {
                     columns[i] = reader.GetName(i);
-                    types[i] = reader.GetDataTypeName(i);
+                    types[i] = reader.GetDataTypeName(i).ToUpperInvariant(); // once per column, not per value
                 }
 
                 var rows = new List<object?[]>();

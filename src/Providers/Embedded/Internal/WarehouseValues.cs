@@ -49,6 +49,7 @@ internal static class WarehouseValues
         _ => value,
     };
 
+    /// <param name="declaredType">The declared type in upper case (as <see cref="DeclaredType"/> writes it).</param>
     public static object? FromStored(string declaredType, object? value)
     {
         if (value is null or DBNull)
@@ -56,7 +57,7 @@ internal static class WarehouseValues
             return null;
         }
 
-        return declaredType.ToUpperInvariant() switch
+        return declaredType switch
         {
             "DECIMAL_TEXT" when value is string s => decimal.Parse(s, NumberStyles.Number, CultureInfo.InvariantCulture),
             "DATE_TEXT" when value is string s => DateOnly.ParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture),
