@@ -28,7 +28,7 @@ public static class IngestionCommands
         FunctionsHost host;
         try
         {
-            host = Build(dataRoot, contentRootOption, consoleLogging: false);
+            host = PipelineApp.BuildHost(dataRoot, contentRootOption, consoleLogging: false);
         }
         catch (Exception ex) when (ex is DirectoryNotFoundException or HostConfigurationException)
         {
@@ -97,14 +97,6 @@ public static class IngestionCommands
         return 0;
     }
 
-    internal static FunctionsHost Build(string? dataRoot, string? contentRootOption, bool consoleLogging)
-    {
-        var contentRoot = PipelineApp.FindContentRoot(contentRootOption);
-        var builder = FunctionsHost.CreateBuilder(PipelineApp.Options(contentRoot, dataRoot, consoleLogging));
-        PipelineApp.Configure(builder);
-        return builder.Build();
-    }
-
     private static async Task<int> WithIngestorAsync(
         string? dataRoot,
         string? contentRootOption,
@@ -120,7 +112,7 @@ public static class IngestionCommands
         FunctionsHost host;
         try
         {
-            host = Build(dataRoot, contentRootOption, consoleLogging: !json);
+            host = PipelineApp.BuildHost(dataRoot, contentRootOption, consoleLogging: !json);
         }
         catch (Exception ex) when (ex is DirectoryNotFoundException or HostConfigurationException)
         {

@@ -53,6 +53,15 @@ public static class PipelineApp
         Settings = settings ?? new Dictionary<string, string?>(),
     };
 
+    /// <summary>The configured pipeline host for a command (not started).</summary>
+    /// <exception cref="DirectoryNotFoundException">When the repository root cannot be found.</exception>
+    public static FunctionsHost BuildHost(string? dataRoot, string? contentRootOption, bool consoleLogging)
+    {
+        var builder = FunctionsHost.CreateBuilder(Options(FindContentRoot(contentRootOption), dataRoot, consoleLogging));
+        Configure(builder);
+        return builder.Build();
+    }
+
     /// <summary>Registers what the functions need; the host registers the providers the <c>Provider</c> setting selects.</summary>
     public static void Configure(FunctionsHostBuilder builder)
     {

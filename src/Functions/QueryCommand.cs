@@ -12,20 +12,18 @@ public static class QueryCommand
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        string contentRoot;
+        FunctionsHost built;
         try
         {
-            contentRoot = PipelineApp.FindContentRoot(contentRootOption);
+            built = PipelineApp.BuildHost(dataRoot, contentRootOption, consoleLogging: false);
         }
-        catch (DirectoryNotFoundException ex)
+        catch (Exception ex) when (ex is DirectoryNotFoundException or HostConfigurationException)
         {
             await error.WriteLineAsync(ex.Message);
             return 2;
         }
 
-        var builder = FunctionsHost.CreateBuilder(PipelineApp.Options(contentRoot, dataRoot, consoleLogging: false));
-        PipelineApp.Configure(builder);
-        await using var host = builder.Build();
+        await using var host = built;
         QueryResult result;
         try
         {
