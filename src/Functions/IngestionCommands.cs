@@ -25,14 +25,9 @@ public static class IngestionCommands
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        FunctionsHost host;
-        try
+        var host = await PipelineApp.TryBuildHostAsync(dataRoot, contentRootOption, consoleLogging: false, error);
+        if (host is null)
         {
-            host = PipelineApp.BuildHost(dataRoot, contentRootOption, consoleLogging: false);
-        }
-        catch (Exception ex) when (ex is DirectoryNotFoundException or HostConfigurationException)
-        {
-            await error.WriteLineAsync(ex.Message);
             return 2;
         }
 
@@ -109,14 +104,9 @@ public static class IngestionCommands
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        FunctionsHost host;
-        try
+        var host = await PipelineApp.TryBuildHostAsync(dataRoot, contentRootOption, consoleLogging: !json, error);
+        if (host is null)
         {
-            host = PipelineApp.BuildHost(dataRoot, contentRootOption, consoleLogging: !json);
-        }
-        catch (Exception ex) when (ex is DirectoryNotFoundException or HostConfigurationException)
-        {
-            await error.WriteLineAsync(ex.Message);
             return 2;
         }
 

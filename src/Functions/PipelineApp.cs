@@ -53,13 +53,24 @@ public static class PipelineApp
         Settings = settings ?? new Dictionary<string, string?>(),
     };
 
-    /// <summary>The configured pipeline host for a command (not started).</summary>
-    /// <exception cref="DirectoryNotFoundException">When the repository root cannot be found.</exception>
-    public static FunctionsHost BuildHost(string? dataRoot, string? contentRootOption, bool consoleLogging)
+    /// <summary>
+    /// The configured pipeline host for a command (not started), or null after writing to <paramref name="error"/>
+    /// why it cannot be built (no repository root, invalid configuration); the command then exits with 2.
+    /// </summary>
+    public static async Task<FunctionsHost?> TryBuildHostAsync(string? dataRoot, string? contentRootOption, bool consoleLogging, TextWriter error)
     {
-        var builder = FunctionsHost.CreateBuilder(Options(FindContentRoot(contentRootOption), dataRoot, consoleLogging));
-        Configure(builder);
-        return builder.Build();
+        ArgumentNullException.ThrowIfNull(error);
+        try
+        {
+            var builder = FunctionsHost.CreateBuilder(Options(FindContentRoot(contentRootOption), dataRoot, consoleLogging));
+            Configure(builder);
+            return builder.Build();
+        }
+        catch (Exception ex) when (ex is DirectoryNotFoundException or HostConfigurationException)
+        {
+            await error.WriteLineAsync(ex.Message);
+            return null;
+        }
     }
 
     /// <summary>Registers what the functions need; the host registers the providers the <c>Provider</c> setting selects.</summary>

@@ -27,14 +27,9 @@ public static class RefineCommand
             return 2;
         }
 
-        FunctionsHost built;
-        try
+        var built = await PipelineApp.TryBuildHostAsync(dataRoot, contentRootOption, consoleLogging: false, error);
+        if (built is null)
         {
-            built = PipelineApp.BuildHost(dataRoot, contentRootOption, consoleLogging: false);
-        }
-        catch (Exception ex) when (ex is DirectoryNotFoundException or HostConfigurationException)
-        {
-            await error.WriteLineAsync(ex.Message);
             return 2;
         }
 
