@@ -7,16 +7,29 @@ using Pipeline.Providers.Abstractions;
 namespace Pipeline.Functions;
 
 /// <summary>
-/// The state of a data root, reconciled: every valid (transaction_id, version) read from the raw zone
-/// (manifests) is in the warehouse (transaction_versions) or in the dead-letter queue; every invalid
-/// record is in quarantine. records = loaded + quarantined + dead_lettered, counting distinct
-/// transaction versions (an exact duplicate record counts once).
+/// The state of a data root, reconciled from independent sources. Objects: the raw zone's listing, each current
+/// object version in exactly one state — processed (its manifest in the prepare zone), quarantined whole (its
+/// file.json in the quarantine zone), dead-lettered (the object-event dead letter, with its error) — or pending.
+/// Records: every valid (transaction_id, version) a manifest lists is in the warehouse (transaction_versions) or
+/// in the dead-letter queue; every invalid record is an entry in the quarantine zone, counted there and compared
+/// with the manifests. records = loaded + quarantined + dead_lettered, counting distinct transaction versions
+/// (an exact duplicate record counts once). Anything else is a problem, listed, and the summary is not reconciled.
 /// </summary>
 public sealed record PipelineSummary
 {
+    /// <summary>Objects in the raw zone (current versions under transactions/).</summary>
     public required int Objects { get; init; }
 
+    public required int ProcessedObjects { get; init; }
+
+    /// <summary>Unreadable objects quarantined whole (manifest and quarantine entry both present).</summary>
     public required int UnreadableObjects { get; init; }
+
+    /// <summary>Objects whose event exhausted its deliveries: key, ETag and the last error.</summary>
+    public required IReadOnlyList<DeadLetteredObjectEvent> DeadLetteredObjects { get; init; }
+
+    /// <summary>Raw objects not processed, not quarantined, not dead-lettered.</summary>
+    public required IReadOnlyList<string> PendingObjects { get; init; }
 
     /// <summary>Records read, duplicates included.</summary>
     public required long RecordsRead { get; init; }
@@ -28,11 +41,16 @@ public sealed record PipelineSummary
 
     public required long Loaded { get; init; }
 
+    /// <summary>Record entries in the quarantine zone (of processed objects).</summary>
     public required long Quarantined { get; init; }
 
     public required long DeadLettered { get; init; }
 
+    /// <summary>Valid versions neither loaded nor dead-lettered (in flight, or lost).</summary>
     public required long Missing { get; init; }
+
+    /// <summary>Everything that keeps the summary from reconciling, one line each (capped).</summary>
+    public required IReadOnlyList<string> Problems { get; init; }
 
     public required bool Reconciled { get; init; }
 
@@ -45,24 +63,64 @@ public sealed record PipelineSummary
 
     public required QueryResult FirstTransactions { get; init; }
 
+    private const int MaxProblems = 50;
+
     public static async Task<PipelineSummary> ComputeAsync(
         IObjectStore store,
         IWarehouse warehouse,
         IMessageQueue queue,
         PipelineSettings settings,
         string deadLetterQueue,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        IObjectEventDeadLetters? objectDeadLetters = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(warehouse);
         ArgumentNullException.ThrowIfNull(queue);
         ArgumentNullException.ThrowIfNull(settings);
 
-        var objects = 0;
+        var problems = new List<string>();
+        void Problem(string text)
+        {
+            if (problems.Count < MaxProblems)
+            {
+                problems.Add(text);
+            }
+            else if (problems.Count == MaxProblems)
+            {
+                problems.Add("… (more problems not listed)");
+            }
+        }
+
+        // Source 1: the raw zone's listing.
+        var raw = new Dictionary<string, string>(StringComparer.Ordinal);
+        await foreach (var info in store.ListAsync(settings.RawZone, PipelineSettings.RawPrefix, cancellationToken))
+        {
+            raw[info.Key] = NormalizeEtag(info.ETag);
+        }
+
+        // Source 2: the quarantine zone's listing, per object version (<source key>/<safe etag>/...).
+        var quarantineEntries = new Dictionary<string, (long Records, bool File)>(StringComparer.Ordinal);
+        var quarantineKeys = new List<string>();
+        await foreach (var info in store.ListAsync(settings.QuarantineZone, PipelineSettings.RawPrefix, cancellationToken))
+        {
+            var slash = info.Key.LastIndexOf('/');
+            if (slash <= 0)
+            {
+                continue;
+            }
+
+            var owner = info.Key[..slash];
+            var (count, file) = quarantineEntries.GetValueOrDefault(owner);
+            quarantineEntries[owner] = info.Key.EndsWith("/file.json", StringComparison.Ordinal) ? (count, true) : (count + 1, file);
+            quarantineKeys.Add(info.Key);
+        }
+
+        // Source 3: the manifests EnrichTransactions writes last, per object version it finished.
+        var manifested = new HashSet<string>(StringComparer.Ordinal);
         var unreadable = 0;
         long read = 0, valid = 0, quarantined = 0;
-        var consistent = true;
-        var validVersions = new HashSet<string>(StringComparer.Ordinal);
+        var validVersions = new Dictionary<string, string>(StringComparer.Ordinal);
         await foreach (var info in store.ListAsync(settings.PrepareZone, PipelineSettings.ManifestPrefix, cancellationToken))
         {
             if (!info.Key.EndsWith(".json", StringComparison.Ordinal))
@@ -77,28 +135,81 @@ public sealed record PipelineSummary
                     ?? throw new InvalidDataException($"Manifest {info.Key} is empty.");
             }
 
-            objects++;
-            unreadable += manifest.Unreadable is null ? 0 : 1;
+            var etag = NormalizeEtag(manifest.SourceEtag);
+            manifested.Add(ObjectId(manifest.SourceKey, etag));
+            var owner = $"{manifest.SourceKey}/{QuarantineKeys.SafeEtag(manifest.SourceEtag)}";
+            var (entries, fileEntry) = quarantineEntries.GetValueOrDefault(owner);
             read += manifest.Records;
             valid += manifest.Valid;
-            quarantined += manifest.Quarantined;
-            consistent &= manifest.Records == manifest.Valid + manifest.Quarantined;
-            var versionsKey = Manifest.VersionsKeyFor(manifest.SourceKey, manifest.SourceEtag);
-            await using var versions = await store.OpenReadAsync(settings.PrepareZone, versionsKey, cancellationToken);
-            using var lines = new StreamReader(versions, Encoding.UTF8);
-            long listed = 0;
-            while (await lines.ReadLineAsync(cancellationToken) is { } line)
+            if (manifest.Unreadable is not null)
             {
-                if (line.Length > 0)
+                if (fileEntry)
                 {
-                    validVersions.Add(line);
-                    listed++;
+                    unreadable++;
+                }
+                else
+                {
+                    Problem($"{manifest.SourceKey} (ETag {etag}): its manifest says unreadable, but the quarantine zone has no {owner}/file.json");
                 }
             }
 
-            consistent &= listed == manifest.Valid;
+            if (entries != manifest.Quarantined)
+            {
+                Problem($"{manifest.SourceKey} (ETag {etag}): the quarantine zone holds {entries} record entries, its manifest says {manifest.Quarantined}");
+            }
+
+            quarantined += entries;
+            if (manifest.Records != manifest.Valid + manifest.Quarantined)
+            {
+                Problem($"{manifest.SourceKey} (ETag {etag}): manifest records {manifest.Records} ≠ valid {manifest.Valid} + quarantined {manifest.Quarantined}");
+            }
+
+            long listed = 0;
+            try
+            {
+                await using var versions = await store.OpenReadAsync(settings.PrepareZone, Manifest.VersionsKeyFor(manifest.SourceKey, manifest.SourceEtag), cancellationToken);
+                using var lines = new StreamReader(versions, Encoding.UTF8);
+                while (await lines.ReadLineAsync(cancellationToken) is { } line)
+                {
+                    if (line.Length > 0)
+                    {
+                        validVersions.TryAdd(line, manifest.SourceKey);
+                        listed++;
+                    }
+                }
+            }
+            catch (ObjectNotFoundException)
+            {
+                Problem($"{manifest.SourceKey} (ETag {etag}): the versions list {Manifest.VersionsKeyFor(manifest.SourceKey, manifest.SourceEtag)} is missing");
+            }
+
+            if (listed != manifest.Valid)
+            {
+                Problem($"{manifest.SourceKey} (ETag {etag}): the versions list names {listed} versions, the manifest {manifest.Valid} valid records");
+            }
         }
 
+        // Source 4: the object-event dead letter.
+        var deadObjects = objectDeadLetters is null ? [] : await objectDeadLetters.ListDeadLettersAsync(settings.RawZone, cancellationToken);
+        var deadObjectIds = deadObjects.Select(d => ObjectId(d.Event.Key, NormalizeEtag(d.Event.ETag))).ToHashSet(StringComparer.Ordinal);
+
+        var processed = 0;
+        var pending = new List<string>();
+        foreach (var (key, etag) in raw.OrderBy(r => r.Key, StringComparer.Ordinal))
+        {
+            var id = ObjectId(key, etag);
+            if (manifested.Contains(id))
+            {
+                processed++;
+            }
+            else if (!deadObjectIds.Contains(id))
+            {
+                pending.Add(key);
+                Problem($"{key} (ETag {etag}): pending — no manifest, not quarantined, not dead-lettered");
+            }
+        }
+
+        // Source 5: the warehouse.
         var tables = new Dictionary<string, long>(StringComparer.Ordinal);
         var loadedVersions = new HashSet<string>(StringComparer.Ordinal);
         QueryResult first = new([], []);
@@ -122,17 +233,30 @@ public sealed record PipelineSummary
                 cancellationToken);
         }
 
+        // Source 6: the dead-letter queue.
         var deadLettered = await DeadLetteredVersionsAsync(queue, deadLetterQueue, store, settings, cancellationToken);
         deadLettered.ExceptWith(loadedVersions);
 
-        var missing = validVersions.Count(v => !loadedVersions.Contains(v) && !deadLettered.Contains(v));
-        var unexpected = loadedVersions.Count(v => !validVersions.Contains(v));
+        long missing = 0;
+        foreach (var (version, source) in validVersions)
+        {
+            if (!loadedVersions.Contains(version) && !deadLettered.Contains(version))
+            {
+                missing++;
+                Problem($"{Describe(version)} from {source}: valid, but neither in the warehouse nor dead-lettered");
+            }
+        }
+
+        foreach (var version in loadedVersions.Where(v => !validVersions.ContainsKey(v)).Order(StringComparer.Ordinal))
+        {
+            Problem($"{Describe(version)}: in the warehouse, but no manifest lists it");
+        }
 
         var byField = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var messages = new List<string>();
-        await foreach (var info in store.ListAsync(settings.QuarantineZone, PipelineSettings.RawPrefix, cancellationToken))
+        foreach (var key in quarantineKeys)
         {
-            await using var stream = await store.OpenReadAsync(settings.QuarantineZone, info.Key, cancellationToken);
+            await using var stream = await store.OpenReadAsync(settings.QuarantineZone, key, cancellationToken);
             using var entry = await JsonDocument.ParseAsync(stream, default, cancellationToken);
             foreach (var reason in entry.RootElement.GetProperty("reasons").EnumerateArray())
             {
@@ -146,10 +270,18 @@ public sealed record PipelineSummary
         }
 
         var records = validVersions.Count + quarantined;
+        if (problems.Count == 0 && records != loadedVersions.Count + quarantined + deadLettered.Count)
+        {
+            Problem($"records {records} ≠ loaded {loadedVersions.Count} + quarantined {quarantined} + dead-lettered {deadLettered.Count}");
+        }
+
         return new PipelineSummary
         {
-            Objects = objects,
+            Objects = raw.Count,
+            ProcessedObjects = processed,
             UnreadableObjects = unreadable,
+            DeadLetteredObjects = deadObjects,
+            PendingObjects = pending,
             RecordsRead = read,
             Records = records,
             Duplicates = valid - validVersions.Count,
@@ -157,13 +289,20 @@ public sealed record PipelineSummary
             Quarantined = quarantined,
             DeadLettered = deadLettered.Count,
             Missing = missing,
-            Reconciled = consistent && missing == 0 && unexpected == 0 && records == loadedVersions.Count + quarantined + deadLettered.Count,
+            Problems = problems,
+            Reconciled = problems.Count == 0,
             Tables = tables,
             QuarantineByField = byField,
             QuarantineMessages = messages,
             FirstTransactions = first,
         };
     }
+
+    private static string NormalizeEtag(string etag) => etag.Trim('"');
+
+    private static string ObjectId(string key, string etag) => key + "\u001f" + etag;
+
+    private static string Describe(string version) => version.Replace("\u001f", " v", StringComparison.Ordinal);
 
     private static async Task<bool> TablesExistAsync(IWarehouse warehouse, CancellationToken cancellationToken)
     {

@@ -68,23 +68,7 @@ public static class RunCommand
         }
 
         await host.Services.GetRequiredService<WarehouseTables>().EnsureAsync(cancellationToken);
-        await host.StartAsync(cancellationToken);
-        try
-        {
-            await host.WaitUntilIdleAsync(timeout, cancellationToken);
-        }
-        finally
-        {
-            await host.StopAsync(CancellationToken.None);
-        }
-
-        var summary = await PipelineSummary.ComputeAsync(
-            store,
-            host.Services.GetRequiredService<IWarehouse>(),
-            host.Services.GetRequiredService<IMessageQueue>(),
-            settings,
-            host.DeadLetterQueueFor(settings.EnrichedQueue),
-            cancellationToken);
+        var summary = await RunUntilAccountedAsync(host, store, settings, timeout, error, cancellationToken);
 
         if (json)
         {
@@ -96,6 +80,73 @@ public static class RunCommand
         }
 
         return summary.Reconciled ? 0 : 1;
+    }
+
+    /// <summary>
+    /// Runs the host until it is idle and no raw object is pending — work a killed run left behind becomes
+    /// deliverable again (a dead lease holder is detected, or the visibility timeout expires) — or until the timeout;
+    /// then summarises. A timeout is not an error here: the summary lists what is still pending.
+    /// </summary>
+    public static async Task<PipelineSummary> RunUntilAccountedAsync(FunctionsHost host, IObjectStore store, PipelineSettings settings, TimeSpan timeout, TextWriter error, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(error);
+        var warehouse = host.Services.GetRequiredService<IWarehouse>();
+        var queue = host.Services.GetRequiredService<IMessageQueue>();
+        var deadLetters = host.Services.GetService<IObjectEventSource>() as IObjectEventDeadLetters;
+        var deadLetterQueue = host.DeadLetterQueueFor(settings.EnrichedQueue);
+        var began = System.Diagnostics.Stopwatch.GetTimestamp();
+        await host.StartAsync(cancellationToken);
+        try
+        {
+            while (true)
+            {
+                var left = timeout - System.Diagnostics.Stopwatch.GetElapsedTime(began);
+                try
+                {
+                    await host.WaitUntilIdleAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, cancellationToken);
+                }
+                catch (TimeoutException ex)
+                {
+                    await error.WriteLineAsync(ex.Message);
+                    break;
+                }
+
+                var summary = await PipelineSummary.ComputeAsync(store, warehouse, queue, settings, deadLetterQueue, cancellationToken, deadLetters);
+                if (summary.PendingObjects.Count == 0 && !await InFlightAsync(queue, settings.EnrichedQueue, cancellationToken))
+                {
+                    return summary;
+                }
+
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(began) >= timeout)
+                {
+                    await error.WriteLineAsync($"Gave up after {timeout}: {summary.PendingObjects.Count} object(s) still pending (held by another process, or waiting out a visibility timeout).");
+                    return summary;
+                }
+
+                // Held by a live process or delayed for a retry: poll until deliverable.
+                await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+            }
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None);
+        }
+
+        return await PipelineSummary.ComputeAsync(store, warehouse, queue, settings, deadLetterQueue, cancellationToken, deadLetters);
+    }
+
+    private static async Task<bool> InFlightAsync(IMessageQueue queue, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var depth = await queue.GetDepthAsync(name, cancellationToken);
+            return depth.Total > 0;
+        }
+        catch (QueueNotFoundException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Puts the file unless the object already holds the same bytes (ETag = MD5 on the embedded store); true when uploaded.</summary>
@@ -127,7 +178,10 @@ public static class RunCommand
         {
             w.WriteStartObject();
             w.WriteNumber("objects", summary.Objects);
+            w.WriteNumber("processed_objects", summary.ProcessedObjects);
             w.WriteNumber("unreadable_objects", summary.UnreadableObjects);
+            w.WriteNumber("dead_lettered_objects", summary.DeadLetteredObjects.Count);
+            w.WriteNumber("pending_objects", summary.PendingObjects.Count);
             w.WriteNumber("files_given", given);
             w.WriteNumber("files_uploaded", uploaded);
             w.WriteNumber("records_read", summary.RecordsRead);
@@ -138,6 +192,25 @@ public static class RunCommand
             w.WriteNumber("dead_lettered", summary.DeadLettered);
             w.WriteNumber("missing", summary.Missing);
             w.WriteBoolean("reconciled", summary.Reconciled);
+            w.WriteStartArray("problems");
+            foreach (var problem in summary.Problems)
+            {
+                w.WriteStringValue(problem);
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("dead_lettered_object_list");
+            foreach (var dead in summary.DeadLetteredObjects)
+            {
+                w.WriteStartObject();
+                w.WriteString("key", dead.Event.Key);
+                w.WriteString("etag", dead.Event.ETag);
+                w.WriteNumber("deliveries", dead.ReceiveCount);
+                w.WriteString("error", dead.Error);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
             w.WriteStartObject("tables");
             foreach (var (table, count) in summary.Tables)
             {
@@ -162,13 +235,33 @@ public static class RunCommand
     {
         await o.WriteLineAsync($"Pipeline run: {given} file(s) given, {uploaded} uploaded (unchanged files are not re-processed).");
         await o.WriteLineAsync();
-        await o.WriteLineAsync($"  objects               {s.Objects,8}   ({s.UnreadableObjects} unreadable, quarantined whole)");
+        await o.WriteLineAsync($"  objects (raw zone)    {s.Objects,8}   ({s.ProcessedObjects} processed, {s.UnreadableObjects} of them unreadable and quarantined whole; {s.DeadLetteredObjects.Count} dead-lettered; {s.PendingObjects.Count} pending)");
         await o.WriteLineAsync($"  records read          {s.RecordsRead,8}   ({s.Duplicates} exact duplicate versions)");
         await o.WriteLineAsync($"  records (distinct)    {s.Records,8}");
         await o.WriteLineAsync($"  loaded                {s.Loaded,8}");
         await o.WriteLineAsync($"  quarantined           {s.Quarantined,8}");
         await o.WriteLineAsync($"  dead-lettered         {s.DeadLettered,8}");
         await o.WriteLineAsync($"  reconciled            {(s.Reconciled ? "yes" : "NO"),8}   (records = loaded + quarantined + dead-lettered{(s.Missing > 0 ? $"; {s.Missing} missing" : string.Empty)})");
+        if (s.Problems.Count > 0)
+        {
+            await o.WriteLineAsync();
+            await o.WriteLineAsync("NOT RECONCILED — unaccounted:");
+            foreach (var problem in s.Problems)
+            {
+                await o.WriteLineAsync($"  - {problem}");
+            }
+        }
+
+        if (s.DeadLetteredObjects.Count > 0)
+        {
+            await o.WriteLineAsync();
+            await o.WriteLineAsync("Dead-lettered objects (send back with `redrive`):");
+            foreach (var dead in s.DeadLetteredObjects)
+            {
+                await o.WriteLineAsync($"  - {dead.Event.Key} after {dead.ReceiveCount} deliveries: {dead.Error}");
+            }
+        }
+
         await o.WriteLineAsync();
         await o.WriteLineAsync("Warehouse tables:");
         foreach (var (table, count) in s.Tables)

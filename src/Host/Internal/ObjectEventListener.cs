@@ -14,6 +14,8 @@ internal sealed class ObjectEventListener
     private const string PollFailedTemplate = "Polling object events of zone '{Zone}' failed; retrying";
     private const string FailedTemplate = "Object event {Key} in zone '{Zone}' failed (delivery {ReceiveCount}); delivered again in {Delay}";
     private const string ReleasedTemplate = "Released {Count} unfinished object event(s) of zone '{Zone}' on shutdown";
+    private const string DeadLetteredTemplate = "Object event {Key} in zone '{Zone}' dead-lettered after {ReceiveCount} deliveries: {Error}";
+    private const string NoDeadLetterTemplate = "Object event {Key} in zone '{Zone}' failed {ReceiveCount} times and its event source has no dead letter; it keeps being delivered";
     private const string HeartbeatFailedTemplate = "Visibility heartbeat on object events of zone '{Zone}' failed";
 
     private readonly string _zone;
@@ -109,7 +111,7 @@ internal sealed class ObjectEventListener
         await heartbeatStop.CancelAsync();
         await heartbeat;
 
-        var done = deliveries.Where((_, i) => outcomes[i] == Outcome.Succeeded).ToList();
+        var done = deliveries.Where((_, i) => outcomes[i].Outcome == Outcome.Succeeded).ToList();
         if (done.Count > 0)
         {
             await _events.AcknowledgeAsync(_zone, done, CancellationToken.None);
@@ -119,13 +121,26 @@ internal sealed class ObjectEventListener
         for (var i = 0; i < deliveries.Count; i++)
         {
             var d = deliveries[i];
-            if (outcomes[i] == Outcome.Failed)
+            if (outcomes[i].Outcome == Outcome.Failed && d.ReceiveCount >= _settings.Queues.MaxDequeueCount)
+            {
+                if (_events is IObjectEventDeadLetters deadLetters)
+                {
+                    var error = outcomes[i].Error ?? "the function failed";
+                    _logger.LogError(DeadLetteredTemplate, d.Event.Key, _zone, d.ReceiveCount, error);
+                    await deadLetters.DeadLetterAsync(_zone, d, error, CancellationToken.None);
+                    continue;
+                }
+
+                _logger.LogError(NoDeadLetterTemplate, d.Event.Key, _zone, d.ReceiveCount);
+            }
+
+            if (outcomes[i].Outcome == Outcome.Failed)
             {
                 var delay = _settings.Retry?.GetDelay(d.ReceiveCount) ?? TimeSpan.Zero;
                 _logger.LogWarning(FailedTemplate, d.Event.Key, _zone, d.ReceiveCount, delay);
                 await _events.ChangeVisibilityAsync(_zone, d, delay, CancellationToken.None);
             }
-            else if (outcomes[i] == Outcome.Released)
+            else if (outcomes[i].Outcome == Outcome.Released)
             {
                 releasedCount++;
                 await _events.ChangeVisibilityAsync(_zone, d, TimeSpan.Zero, CancellationToken.None);
@@ -138,9 +153,10 @@ internal sealed class ObjectEventListener
         }
     }
 
-    private async Task<Outcome> DispatchAsync(ObjectEventDelivery delivery, CancellationToken abort)
+    private async Task<(Outcome Outcome, string? Error)> DispatchAsync(ObjectEventDelivery delivery, CancellationToken abort)
     {
         var outcome = Outcome.Succeeded;
+        string? error = null;
         var metadata = new Dictionary<string, string>
         {
             ["Zone"] = delivery.Event.Zone,
@@ -161,16 +177,17 @@ internal sealed class ObjectEventListener
             }
             catch (OperationCanceledException) when (abort.IsCancellationRequested)
             {
-                return Outcome.Released;
+                return (Outcome.Released, null);
             }
-            catch (Exception)
+            catch (Exception ex)
             {
                 // Logged by the executor; the other functions still run (each is idempotent).
                 outcome = Outcome.Failed;
+                error = $"{function.Name}: {ex.GetType().Name}: {ex.Message}";
             }
         }
 
-        return outcome;
+        return (outcome, error);
     }
 
     private Task HeartbeatAsync(IReadOnlyList<ObjectEventDelivery> deliveries, CancellationToken cancellationToken) =>

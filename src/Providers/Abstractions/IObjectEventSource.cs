@@ -34,3 +34,22 @@ public sealed record ObjectCreatedEvent(
 
 /// <summary>An event as delivered: the receipt that acknowledges it, and how often it was delivered.</summary>
 public sealed record ObjectEventDelivery(ObjectCreatedEvent Event, string ReceiptHandle, int ReceiveCount);
+
+/// <summary>
+/// Optional capability of an event source: a dead letter for object events, like a queue's DLQ. The host moves an
+/// event here (with the error of its last attempt) after its maximum delivery count; <c>redrive</c> sends it back.
+/// </summary>
+public interface IObjectEventDeadLetters
+{
+    /// <summary>Moves the delivery to the dead letter with <paramref name="error"/>; it is not delivered again.</summary>
+    Task DeadLetterAsync(string zone, ObjectEventDelivery delivery, string error, CancellationToken cancellationToken = default);
+
+    /// <summary>The zone's dead-lettered events, oldest first; reading changes nothing.</summary>
+    Task<IReadOnlyList<DeadLetteredObjectEvent>> ListDeadLettersAsync(string zone, CancellationToken cancellationToken = default);
+
+    /// <summary>Sends every dead-lettered event of the zone back for delivery (receive count reset); returns how many.</summary>
+    Task<int> RedriveAsync(string zone, CancellationToken cancellationToken = default);
+}
+
+/// <summary>An object event that exhausted its deliveries: the event, how often it was delivered, and the last error.</summary>
+public sealed record DeadLetteredObjectEvent(ObjectCreatedEvent Event, int ReceiveCount, string Error, DateTimeOffset DeadLetteredAt);

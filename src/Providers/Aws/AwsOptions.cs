@@ -37,6 +37,9 @@ public sealed class AwsOptions
     /// <summary>Zone name → name of the STANDARD SQS queue the zone's bucket notifies (S3 cannot notify FIFO).</summary>
     public Dictionary<string, string> EventQueues { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Zone name → dead-letter queue for the zone's object events; default "&lt;event queue&gt;-dlq".</summary>
+    public Dictionary<string, string> EventDeadLetterQueues { get; } = new(StringComparer.Ordinal);
+
     /// <summary>Objects at least this large are uploaded in parts (multipart upload).</summary>
     public long MultipartThresholdBytes { get; set; } = 16 * 1024 * 1024;
 
@@ -72,6 +75,9 @@ public sealed class AwsOptions
         EventQueues.TryGetValue(zone, out var queue)
             ? queue
             : throw new InvalidOperationException($"Setting 'Aws:EventQueues:{zone}' is missing: name the standard SQS queue that bucket '{BucketFor(zone)}' notifies for zone '{zone}'.");
+
+    internal string EventDeadLetterQueueFor(string zone) =>
+        EventDeadLetterQueues.TryGetValue(zone, out var dlq) ? dlq : EventQueueFor(zone) + "-dlq";
 
     /// <summary>Throws with the name of the first invalid setting.</summary>
     internal void Validate()

@@ -13,7 +13,7 @@ namespace Pipeline.Providers.Embedded;
 /// while idle; the catalog (size + mtime + ETag per key) is the durable "seen" record, so a restart neither skips
 /// nor re-announces objects. Deliveries have SQS-like visibility timeouts and receive counts.
 /// </summary>
-public sealed class FileSystemObjectEventSource : IObjectEventSource
+public sealed class FileSystemObjectEventSource : IObjectEventSource, IObjectEventDeadLetters
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
     private readonly FileSystemObjectStore store;
@@ -112,6 +112,81 @@ public sealed class FileSystemObjectEventSource : IObjectEventSource
         {
             throw new ObjectStoreException($"The event for '{delivery.Event.Key}' in zone '{zone}' was acknowledged or delivered again since this receipt was issued; its visibility was not changed.");
         }
+    }
+
+    public async Task DeadLetterAsync(string zone, ObjectEventDelivery delivery, string error, CancellationToken cancellationToken = default)
+    {
+        ObjectPaths.ValidateZone(zone);
+        ArgumentNullException.ThrowIfNull(delivery);
+        ArgumentException.ThrowIfNullOrEmpty(error);
+        var seq = ParseReceipt(delivery.ReceiptHandle);
+        await store.Catalog.Db.WriteAsync((c, tx) =>
+        {
+            // By sequence, as acks: the move is the end of this event's deliveries whoever holds it now.
+            using var move = c.CreateCommand();
+            move.Transaction = tx;
+            move.CommandText = """
+                INSERT OR REPLACE INTO dead_events(seq, zone, key, size, etag, event_time, receive_count, error, dead_at)
+                SELECT seq, zone, key, size, etag, event_time, receive_count, $e, $now FROM events WHERE seq = $s AND zone = $z;
+                DELETE FROM events WHERE seq = $s AND zone = $z;
+                """;
+            move.Parameters.AddWithValue("$e", error);
+            move.Parameters.AddWithValue("$now", Clock.NowMs());
+            move.Parameters.AddWithValue("$s", seq);
+            move.Parameters.AddWithValue("$z", zone);
+            move.ExecuteNonQuery();
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<DeadLetteredObjectEvent>> ListDeadLettersAsync(string zone, CancellationToken cancellationToken = default)
+    {
+        ObjectPaths.ValidateZone(zone);
+        return await store.Catalog.Db.RunAsync(c =>
+        {
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT key, size, etag, event_time, receive_count, error, dead_at FROM dead_events WHERE zone = $z ORDER BY dead_at, seq;";
+            cmd.Parameters.AddWithValue("$z", zone);
+            using var r = cmd.ExecuteReader();
+            var result = new List<DeadLetteredObjectEvent>();
+            while (r.Read())
+            {
+                result.Add(new DeadLetteredObjectEvent(
+                    new ObjectCreatedEvent(zone, r.GetString(0), r.GetInt64(1), r.GetString(2), null, Clock.FromMs(r.GetInt64(3))),
+                    r.GetInt32(4),
+                    r.GetString(5),
+                    Clock.FromMs(r.GetInt64(6))));
+            }
+
+            return result;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<int> RedriveAsync(string zone, CancellationToken cancellationToken = default)
+    {
+        ObjectPaths.ValidateZone(zone);
+        var moved = await store.Catalog.Db.WriteAsync((c, tx) =>
+        {
+            using (var copy = c.CreateCommand())
+            {
+                copy.Transaction = tx;
+                copy.CommandText = """
+                    INSERT INTO events(zone, key, size, etag, event_time, visible_at, receive_count, receipt)
+                    SELECT zone, key, size, etag, event_time, $now, 0, NULL FROM dead_events WHERE zone = $z ORDER BY seq;
+                    """;
+                copy.Parameters.AddWithValue("$z", zone);
+                copy.Parameters.AddWithValue("$now", Clock.NowMs());
+                copy.ExecuteNonQuery();
+            }
+
+            using var delete = c.CreateCommand();
+            delete.Transaction = tx;
+            delete.CommandText = "DELETE FROM dead_events WHERE zone = $z;";
+            delete.Parameters.AddWithValue("$z", zone);
+            return delete.ExecuteNonQuery();
+        }, cancellationToken).ConfigureAwait(false);
+        store.Catalog.EventPulse.Set();
+        return moved;
     }
 
     /// <summary>Catalogues files in the zone folder that differ from (or are missing in) the catalog and queues an event for each; returns how many.</summary>
@@ -241,6 +316,7 @@ public sealed class FileSystemObjectEventSource : IObjectEventSource
     private static List<ObjectEventDelivery> ReceiveCore(SqliteConnection c, SqliteTransaction tx, string zone, int max, TimeSpan visibility)
     {
         var now = Clock.NowMs();
+        LeaseHolder.ReleaseDead(c, tx, "events", "zone", zone, now);
         var rows = new List<(long Seq, string Key, long Size, string ETag, long Time, int Count)>();
         using (var select = c.CreateCommand())
         {
@@ -264,8 +340,9 @@ public sealed class FileSystemObjectEventSource : IObjectEventSource
 
         using var update = c.CreateCommand();
         update.Transaction = tx;
-        update.CommandText = "UPDATE events SET receive_count = receive_count + 1, visible_at = $v, receipt = $r WHERE seq = $s;";
+        update.CommandText = "UPDATE events SET receive_count = receive_count + 1, visible_at = $v, receipt = $r, holder = $h WHERE seq = $s;";
         update.Parameters.AddWithValue("$v", now + (long)visibility.TotalMilliseconds);
+        update.Parameters.AddWithValue("$h", LeaseHolder.Current);
         var ur = update.Parameters.Add("$r", SqliteType.Text);
         var us = update.Parameters.Add("$s", SqliteType.Integer);
         foreach (var row in rows)

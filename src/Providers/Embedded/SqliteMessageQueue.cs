@@ -390,6 +390,7 @@ public sealed class SqliteMessageQueue : IMessageQueue, IDisposable
     private static List<ReceivedMessage> ReceiveCore(SqliteConnection c, SqliteTransaction tx, QueueRow q, ReceiveOptions options)
     {
         var now = Clock.NowMs();
+        LeaseHolder.ReleaseDead(c, tx, "messages", "queue", q.Name, now);
         var blockedGroups = new HashSet<string>(StringComparer.Ordinal);
         if (q.Fifo)
         {
@@ -464,8 +465,9 @@ public sealed class SqliteMessageQueue : IMessageQueue, IDisposable
 
         using var update = c.CreateCommand();
         update.Transaction = tx;
-        update.CommandText = "UPDATE messages SET receive_count = receive_count + 1, visible_at = $v, receipt = $r WHERE seq = $s;";
+        update.CommandText = "UPDATE messages SET receive_count = receive_count + 1, visible_at = $v, receipt = $r, holder = $h WHERE seq = $s;";
         update.Parameters.AddWithValue("$v", now + (long)options.VisibilityTimeout.TotalMilliseconds);
+        update.Parameters.AddWithValue("$h", LeaseHolder.Current);
         var ur = update.Parameters.Add("$r", SqliteType.Text);
         var us = update.Parameters.Add("$s", SqliteType.Integer);
         foreach (var m in candidates)
@@ -587,7 +589,9 @@ public sealed class SqliteMessageQueue : IMessageQueue, IDisposable
         return row;
     }
 
-    private static void CreateSchema(SqliteConnection c) => SqliteDatabase.Exec(c, """
+    private static void CreateSchema(SqliteConnection c)
+    {
+        SqliteDatabase.Exec(c, """
         CREATE TABLE IF NOT EXISTS queues(
             name TEXT PRIMARY KEY, fifo INTEGER NOT NULL, dlq TEXT, max_receive INTEGER NOT NULL,
             visibility_ms INTEGER NOT NULL, dedup_ms INTEGER NOT NULL);
@@ -601,6 +605,8 @@ public sealed class SqliteMessageQueue : IMessageQueue, IDisposable
             queue TEXT NOT NULL, dedup_id TEXT NOT NULL, message_id TEXT NOT NULL, expires_at INTEGER NOT NULL,
             PRIMARY KEY(queue, dedup_id)) WITHOUT ROWID;
         """);
+        LeaseHolder.EnsureColumn(c, "messages");
+    }
 
     private sealed record QueueRow(string Name, bool Fifo, string? DeadLetterQueue, int MaxReceive, long VisibilityMs, long DedupMs);
 

@@ -120,7 +120,8 @@ internal sealed class PipelineHarness : IAsyncDisposable
             host.Services.GetRequiredService<IMessageQueue>(),
             settings,
             host.DeadLetterQueueFor(settings.EnrichedQueue),
-            cancellationToken);
+            cancellationToken,
+            host.Services.GetService<IObjectEventSource>() as IObjectEventDeadLetters);
     }
 
     /// <summary>Every table as JSON rows ordered by key; <paramref name="scrubIngest"/> drops the volatile ingest time.</summary>

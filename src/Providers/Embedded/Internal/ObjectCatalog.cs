@@ -79,7 +79,9 @@ internal sealed class ObjectCatalog : IDisposable
 
     public void Dispose() => Db.Dispose();
 
-    private static void CreateSchema(SqliteConnection c) => SqliteDatabase.Exec(c, """
+    private static void CreateSchema(SqliteConnection c)
+    {
+        SqliteDatabase.Exec(c, """
         CREATE TABLE IF NOT EXISTS objects(
             zone TEXT NOT NULL, key TEXT NOT NULL, etag TEXT NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL,
             content_type TEXT NOT NULL, metadata TEXT, last_modified INTEGER NOT NULL,
@@ -89,7 +91,12 @@ internal sealed class ObjectCatalog : IDisposable
             etag TEXT NOT NULL, event_time INTEGER NOT NULL, visible_at INTEGER NOT NULL,
             receive_count INTEGER NOT NULL, receipt TEXT);
         CREATE INDEX IF NOT EXISTS ix_events_visible ON events(zone, visible_at, seq);
+        CREATE TABLE IF NOT EXISTS dead_events(
+            seq INTEGER PRIMARY KEY, zone TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL, etag TEXT NOT NULL,
+            event_time INTEGER NOT NULL, receive_count INTEGER NOT NULL, error TEXT NOT NULL, dead_at INTEGER NOT NULL);
         """);
+        LeaseHolder.EnsureColumn(c, "events");
+    }
 }
 
 /// <param name="MTime">Last-write time of the file in UTC ticks, as recorded when the object was catalogued.</param>
