@@ -16,8 +16,12 @@ public sealed record PipelineStatus(
     IReadOnlyList<IngestionAudit> Runs,
     IReadOnlyList<PipelineStatus.QueueStatus> Queues,
     long QuarantinedRecords,
-    long QuarantinedFiles)
+    long QuarantinedFiles,
+    PipelineStatus.ObjectStates Objects)
 {
+    /// <summary>Raw objects by state, from the raw listing, the manifests and the event dead letter.</summary>
+    public sealed record ObjectStates(int Raw, int Processed, int Pending, IReadOnlyList<DeadLetteredObjectEvent> DeadLettered);
+
     /// <param name="Depth">Null when the queue does not exist yet.</param>
     public sealed record QueueStatus(string Name, string Role, QueueDepth? Depth);
 
@@ -80,7 +84,41 @@ public sealed record PipelineStatus(
             }
         }
 
-        return new PipelineStatus(source, state, audits, queues, records, files);
+        return new PipelineStatus(source, state, audits, queues, records, files, await ObjectStatesAsync(services, store, settings, cancellationToken));
+    }
+
+    private static async Task<ObjectStates> ObjectStatesAsync(IServiceProvider services, IObjectStore store, PipelineSettings settings, CancellationToken cancellationToken)
+    {
+        // Listings only (no object reads): a manifest's key names its source key and ETag.
+        var manifests = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var info in store.ListAsync(settings.PrepareZone, PipelineSettings.ManifestPrefix, cancellationToken))
+        {
+            if (info.Key.EndsWith(".json", StringComparison.Ordinal))
+            {
+                manifests.Add(info.Key);
+            }
+        }
+
+        var dead = services.GetService<IObjectEventSource>() is IObjectEventDeadLetters deadLetters
+            ? await deadLetters.ListDeadLettersAsync(settings.RawZone, cancellationToken)
+            : [];
+        var deadIds = dead.Select(d => Functions.Manifest.KeyFor(d.Event.Key, d.Event.ETag.Trim('"'))).ToHashSet(StringComparer.Ordinal);
+        int raw = 0, processed = 0, pending = 0;
+        await foreach (var info in store.ListAsync(settings.RawZone, PipelineSettings.RawPrefix, cancellationToken))
+        {
+            raw++;
+            var manifest = Functions.Manifest.KeyFor(info.Key, info.ETag.Trim('"'));
+            if (manifests.Contains(manifest))
+            {
+                processed++;
+            }
+            else if (!deadIds.Contains(manifest))
+            {
+                pending++;
+            }
+        }
+
+        return new ObjectStates(raw, processed, pending, dead);
     }
 
     /// <summary>One audit as a line of text.</summary>
@@ -99,6 +137,12 @@ public sealed record PipelineStatus(
     public string ToText()
     {
         var text = new StringBuilder();
+        text.AppendLine(CultureInfo.InvariantCulture, $"Raw objects: {Objects.Raw:N0} — processed {Objects.Processed:N0}, dead-lettered {Objects.DeadLettered.Count:N0}, pending {Objects.Pending:N0}");
+        foreach (var dead in Objects.DeadLettered)
+        {
+            text.AppendLine(CultureInfo.InvariantCulture, $"  dead-lettered {dead.Event.Key} after {dead.ReceiveCount} deliveries ({dead.DeadLetteredAt:yyyy-MM-dd HH:mm:ss}Z): {dead.Error}");
+        }
+
         text.Append(CultureInfo.InvariantCulture, $"Ingestion '{Source}': cursor {Show(State?.Cursor)}");
         if (State?.Pending is { } pending)
         {
@@ -169,6 +213,25 @@ public sealed record PipelineStatus(
             w.WriteNumber("dead_lettered", Queues.Where(q => q.Role == "dead letters").Sum(q => q.Depth?.Total ?? 0));
             w.WriteNumber("quarantined_records", QuarantinedRecords);
             w.WriteNumber("quarantined_files", QuarantinedFiles);
+            w.WriteStartObject("objects");
+            w.WriteNumber("raw", Objects.Raw);
+            w.WriteNumber("processed", Objects.Processed);
+            w.WriteNumber("pending", Objects.Pending);
+            w.WriteNumber("dead_lettered", Objects.DeadLettered.Count);
+            w.WriteStartArray("dead_lettered_list");
+            foreach (var dead in Objects.DeadLettered)
+            {
+                w.WriteStartObject();
+                w.WriteString("key", dead.Event.Key);
+                w.WriteString("etag", dead.Event.ETag);
+                w.WriteNumber("deliveries", dead.ReceiveCount);
+                w.WriteString("error", dead.Error);
+                w.WriteString("dead_lettered_at", dead.DeadLetteredAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
             w.WriteEndObject();
         }
 

@@ -48,9 +48,14 @@ backfill.SetAction((parse, ct) => IngestionCommands.BackfillAsync(
     parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
 
 var runs = new Option<int>("--runs") { Description = "How many of the latest ingestion runs to show.", DefaultValueFactory = _ => 5 };
-var status = new Command("status", "Show the ingestion cursor and last runs, queue depths, dead-letter and quarantine counts.") { runs, json, dataRoot, contentRoot };
+var status = new Command("status", "Show raw objects by state, dead-lettered objects, the ingestion cursor and last runs, queue depths, dead-letter and quarantine counts.") { runs, json, dataRoot, contentRoot };
 status.SetAction((parse, ct) => IngestionCommands.StatusAsync(
     parse.GetValue(runs), parse.GetValue(json), parse.GetValue(dataRoot), parse.GetValue(contentRoot),
+    parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
+
+var redrive = new Command("redrive", "Send dead-lettered object events and messages back for processing (after fixing the cause).") { json, dataRoot, contentRoot };
+redrive.SetAction((parse, ct) => RedriveCommand.RunAsync(
+    parse.GetValue(json), parse.GetValue(dataRoot), parse.GetValue(contentRoot),
     parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
 
 var port = new Option<int>("--port") { Description = "Loopback port (0 = a free one).", DefaultValueFactory = _ => 5080 };
@@ -108,7 +113,7 @@ catch (DirectoryNotFoundException)
 }
 
 var start = FunctionsHost.CreateStartCommand(PipelineApp.Options(root, null, consoleLogging: true, args), PipelineApp.Configure);
-var rootCommand = new RootCommand("Pipeline: enrich → FIFO → load, on the embedded providers by default.") { run, start, query, bench, ingest, backfill, status, serve, refine, benchRefine };
+var rootCommand = new RootCommand("Pipeline: enrich → FIFO → load, on the embedded providers by default.") { run, start, query, bench, ingest, backfill, status, redrive, serve, refine, benchRefine };
 return await rootCommand.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 
 static string? ContentRootArgument(string[] args)

@@ -17,6 +17,7 @@ internal static class CrashConsumer
     {
         var (dataRoot, queueName, logPath) = (args[0], args[1], args[2]);
         var stallAt = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : -1;
+        var visibility = TimeSpan.FromSeconds(args.Length > 4 ? int.Parse(args[4], CultureInfo.InvariantCulture) : 3);
         using var queue = new SqliteMessageQueue(new EmbeddedOptions { DataRoot = dataRoot });
         using var log = new SqliteConnection($"Data Source={logPath}");
         log.Open();
@@ -28,7 +29,7 @@ internal static class CrashConsumer
         var emptyReceives = 0;
         while (emptyReceives < 3)
         {
-            var batch = await queue.ReceiveAsync(queueName, new ReceiveOptions { MaxMessages = 10, WaitTime = TimeSpan.FromSeconds(1), VisibilityTimeout = TimeSpan.FromSeconds(3) });
+            var batch = await queue.ReceiveAsync(queueName, new ReceiveOptions { MaxMessages = 10, WaitTime = TimeSpan.FromSeconds(1), VisibilityTimeout = visibility });
             if (batch.Count == 0)
             {
                 emptyReceives++;

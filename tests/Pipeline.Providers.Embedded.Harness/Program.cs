@@ -9,7 +9,7 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Pipeline.Providers.Embedded.Harness consume <dataRoot> <queue> <ackLogPath> [stallAtBatch]");
+    Console.Error.WriteLine("usage: Pipeline.Providers.Embedded.Harness consume <dataRoot> <queue> <ackLogPath> [stallAtBatch] [visibilitySeconds]");
     Console.Error.WriteLine("       Pipeline.Providers.Embedded.Harness bench [dataRoot] [messages] [rows] [objectMiB]");
     return 2;
 }

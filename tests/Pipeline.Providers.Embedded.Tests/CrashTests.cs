@@ -65,6 +65,35 @@ public sealed class CrashTests : IDisposable
         Assert.Equal(0, (await check.GetDepthAsync(queueName, ct)).Total);
     }
 
+    [Fact]
+    public async Task Receive_HolderKilled_ItsMessagesReceivableAtOnceButNotWhileItLives()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const string queueName = "lease";
+        using var queue = new SqliteMessageQueue(root.Options());
+        await queue.EnsureQueueAsync(new QueueDefinition(queueName), ct);
+        for (var i = 0; i < 20; i += 10)
+        {
+            Assert.True((await queue.SendBatchAsync(queueName, Enumerable.Range(i, 10).Select(k => new OutgoingMessage($"m{k}")).ToList(), ct)).AllSucceeded);
+        }
+
+        // The victim takes 10 messages with a 10-minute lease and stalls; while it lives, its lease holds.
+        using var victim = Start(HarnessPath(), queueName, Path.Combine(root.Path, "lease-log.db"), stallAtBatch: 1, visibilitySeconds: 600);
+        Assert.Equal("MIDBATCH", await ReadUntilAsync(victim, "MIDBATCH", TimeSpan.FromSeconds(60), ct));
+        var others = await queue.ReceiveAsync(queueName, new ReceiveOptions { MaxMessages = 10, VisibilityTimeout = TimeSpan.FromMinutes(10) }, ct);
+        Assert.Equal(10, others.Count);
+        Assert.Empty(await queue.ReceiveAsync(queueName, new ReceiveOptions { MaxMessages = 10 }, ct));
+
+        victim.Kill();
+        await victim.WaitForExitAsync(ct);
+
+        // Its holder is gone: the next receive gets its 10 messages now, not in 10 minutes.
+        var taken = await queue.ReceiveAsync(queueName, new ReceiveOptions { MaxMessages = 10 }, ct);
+        Assert.Equal(10, taken.Count);
+        Assert.All(taken, m => Assert.Equal(2, m.ReceiveCount));
+        Assert.Empty(taken.Select(m => m.Body).Intersect(others.Select(m => m.Body)));
+    }
+
     internal static string HarnessPath()
     {
         // The harness is built beside this project (ProjectReference without output assembly): same configuration and TFM.
@@ -82,7 +111,7 @@ public sealed class CrashTests : IDisposable
         return path;
     }
 
-    private Process Start(string harness, string queue, string log, int? stallAtBatch)
+    private Process Start(string harness, string queue, string log, int? stallAtBatch, int? visibilitySeconds = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -98,6 +127,11 @@ public sealed class CrashTests : IDisposable
         if (stallAtBatch is { } n)
         {
             info.ArgumentList.Add(n.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        if (visibilitySeconds is { } v)
+        {
+            info.ArgumentList.Add(v.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         return Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");

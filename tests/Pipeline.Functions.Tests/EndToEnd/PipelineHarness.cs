@@ -39,7 +39,8 @@ internal sealed class PipelineHarness : IAsyncDisposable
     private readonly IReadOnlyDictionary<string, string?> settings;
 
     /// <param name="overrides">Settings added to (or replacing) <see cref="Settings"/>.</param>
-    public PipelineHarness(IReadOnlyDictionary<string, string?>? overrides = null)
+    /// <param name="dataRootOverride">An existing data root to open (e.g. one a `run` process wrote); not deleted.</param>
+    public PipelineHarness(IReadOnlyDictionary<string, string?>? overrides = null, string? dataRootOverride = null)
     {
         var merged = new Dictionary<string, string?>(Settings);
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
@@ -51,7 +52,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
         root = Path.Combine(Path.GetTempPath(), "pipeline-fn-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(Path.Combine(root, "app"));
         File.WriteAllText(Path.Combine(root, "app", "host.json"), HostJson);
-        DataRoot = Path.Combine(root, "data");
+        DataRoot = dataRootOverride ?? Path.Combine(root, "data");
     }
 
     public string DataRoot { get; }
