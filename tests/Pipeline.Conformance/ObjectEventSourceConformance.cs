@@ -61,6 +61,34 @@ public abstract class ObjectEventSourceConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeadLetter_Delivery_ListedWithErrorNotDeliveredAgainUntilRedriven()
+    {
+        var deadLetters = Assert.IsAssignableFrom<IObjectEventDeadLetters>(Events);
+        var zone = await CreateZoneAsync();
+        var put = await Store.PutAsync(zone, "poison/a b+c.json", Text("{}"), cancellationToken: Ct);
+        var delivery = Assert.Single(await ReceiveUntilAsync(zone, 1, TimeSpan.FromSeconds(30)));
+        await deadLetters.DeadLetterAsync(zone, delivery, "EnrichTransactions: InvalidOperationException: reference data missing", Ct);
+
+        Assert.Empty(await Events.ReceiveAsync(zone, 10, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), Ct));
+        var dead = Assert.Single(await deadLetters.ListDeadLettersAsync(zone, Ct));
+        Assert.Equal("poison/a b+c.json", dead.Event.Key);
+        Assert.Equal(put.ETag.Trim('"'), dead.Event.ETag.Trim('"'));
+        Assert.Equal(delivery.ReceiveCount, dead.ReceiveCount);
+        Assert.Equal("EnrichTransactions: InvalidOperationException: reference data missing", dead.Error);
+
+        // Listing is a peek: it changes nothing.
+        Assert.Single(await deadLetters.ListDeadLettersAsync(zone, Ct));
+
+        Assert.Equal(1, await deadLetters.RedriveAsync(zone, Ct));
+        Assert.Empty(await deadLetters.ListDeadLettersAsync(zone, Ct));
+        var again = Assert.Single(await ReceiveUntilAsync(zone, 1, TimeSpan.FromSeconds(30)));
+        Assert.Equal("poison/a b+c.json", again.Event.Key);
+        Assert.Equal(put.ETag.Trim('"'), again.Event.ETag.Trim('"'));
+        Assert.Equal(1, again.ReceiveCount);
+        await Events.AcknowledgeAsync(zone, [again], Ct);
+    }
+
+    [Fact]
     public async Task Acknowledge_Delivery_NotDeliveredAgain()
     {
         var zone = await CreateZoneAsync();

@@ -73,6 +73,7 @@ public sealed class S3ObjectEventSourceConformanceTests(MotoFixture moto) : Obje
         options!.EventQueues[zone] = queue;
         await s3!.PutBucketAsync(zone, Ct);
         await sqs!.EnsureQueueAsync(new QueueDefinition(queue), Ct);
+        await sqs.EnsureQueueAsync(new QueueDefinition(queue + "-dlq"), Ct);
         await s3.PutBucketNotificationAsync(
             new PutBucketNotificationRequest
             {
