@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Text;
-using Amazon.S3.Model;
 using Npgsql;
 using Pipeline.Providers.Abstractions;
-using Pipeline.Providers.Aws.Sqs;
 using Pipeline.TestKit.Emulators;
 
 namespace Pipeline.Providers.Aws.Tests;
@@ -22,65 +20,15 @@ public sealed class EmulatedAwsEndToEndTests(MotoFixture moto, PostgresFixture p
     {
         moto.RequireAvailable();
         postgres.RequireAvailable();
-        var root = RepositoryRoot();
-        var app = FunctionsApp(root);
+        var root = EmulatedAwsApp.RepositoryRoot();
+        var app = EmulatedAwsApp.FunctionsApp(root);
         var awsCli = EmulatorProcess.FindOnPath("aws");
         EmulatorProcess.RequireAvailable(app is null ? "The pipeline app is not built (dotnet build src/Functions)." : awsCli is null ? "awscli ('aws') is not on PATH." : null);
 
-        var id = Guid.NewGuid().ToString("N")[..8];
-        var zones = new[] { "raw", "prepare", "refine", "quarantine", "reference" };
-        var options = AwsTestSupport.Options(moto);
-        foreach (var zone in zones)
-        {
-            options.Buckets[zone] = $"e2e-{id}-{zone}";
-        }
-
-        var rawEvents = $"e2e-{id}-raw-events";
-        var enriched = $"e2e-{id}-enriched.fifo";
-        options.EventQueues["raw"] = rawEvents;
-        var s3 = S3Tests.S3Client(options);
-        foreach (var zone in zones)
-        {
-            await s3.PutBucketAsync(options.Buckets[zone], Ct);
-        }
-
-        var sqs = new SqsMessageQueue(AwsTestSupport.Sqs(options), options);
-        await sqs.EnsureQueueAsync(new QueueDefinition(rawEvents, rawEvents + "-dlq"), Ct);
-        await s3.PutBucketNotificationAsync(
-            new PutBucketNotificationRequest
-            {
-                BucketName = options.Buckets["raw"],
-                QueueConfigurations = [new QueueConfiguration { Queue = $"arn:aws:sqs:{MotoFixture.Region}:123456789012:{rawEvents}", Events = [Amazon.S3.EventType.ObjectCreatedAll] }],
-            },
-            Ct);
-        foreach (var file in Directory.GetFiles(Path.Combine(root, "local", "reference")))
-        {
-            await s3.PutObjectAsync(new PutObjectRequest { BucketName = options.Buckets["reference"], Key = Path.GetFileName(file), FilePath = file }, Ct);
-        }
-
-        var schema = "e2e_" + id;
-        var environment = new Dictionary<string, string>
-        {
-            ["Provider"] = "Aws",
-            ["Warehouse"] = "Postgres",
-            ["Aws__Region"] = MotoFixture.Region,
-            ["Aws__ServiceUrl"] = moto.Endpoint.ToString(),
-            ["Aws__ForcePathStyle"] = "true",
-            ["Aws__AccessKeyId"] = MotoFixture.AccessKeyId,
-            ["Aws__SecretAccessKey"] = MotoFixture.SecretAccessKey,
-            ["Aws__SqsDeduplicationAfterDelete"] = "false",
-            ["Aws__EventQueues__raw"] = rawEvents,
-            ["Queues__Enriched"] = enriched,
-            ["Postgres__ConnectionString"] = postgres.ConnectionString,
-            ["Postgres__Schema"] = schema,
-            ["AWS_ACCESS_KEY_ID"] = MotoFixture.AccessKeyId,
-            ["AWS_SECRET_ACCESS_KEY"] = MotoFixture.SecretAccessKey,
-            ["AWS_DEFAULT_REGION"] = MotoFixture.Region,
-        };
-        foreach (var zone in zones)
-        {
-            environment[$"Aws__Buckets__{zone}"] = options.Buckets[zone];
-        }
+        var deployment = await EmulatedAwsApp.CreateAsync(moto, postgres, root, Ct);
+        var options = deployment.Options;
+        var schema = deployment.Schema;
+        var environment = deployment.Environment;
 
         var output = new StringBuilder();
         using var host = EmulatorProcess.Start("dotnet", [app!, "start", "--content-root", root], output, environment);
@@ -139,26 +87,5 @@ public sealed class EmulatedAwsEndToEndTests(MotoFixture moto, PostgresFixture p
         }
 
         Assert.Fail($"Timed out waiting for {what}. App output:\n{EmulatorProcess.Snapshot(output)}");
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "host.json")) && Directory.Exists(Path.Combine(dir.FullName, "local")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("Repository root (host.json + local/) not found above the test output.");
-    }
-
-    /// <summary>The app built beside this test run (same configuration), or null.</summary>
-    private static string? FunctionsApp(string root)
-    {
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        var path = Path.Combine(root, "src", "Functions", "bin", configuration, "net10.0", "Pipeline.Functions.dll");
-        return File.Exists(path) ? path : null;
     }
 }
