@@ -324,6 +324,122 @@ public abstract class WarehouseConformance : IAsyncLifetime
         Assert.Empty(await AllAsync(other));
     }
 
+    /// <summary>The edges of the value domain (<see cref="WarehouseDomain"/>: numeric(38,10)), each as a decimal.</summary>
+    protected static readonly string[] DomainDecimals =
+    [
+        "9999999999999999999999999999", // 28 integer digits
+        "-9999999999999999999999999999",
+        "999999999999999999.9999999999", // 28 significant digits, 10 of them fractional
+        "7922816251426433759.3543950335", // the largest .NET decimal mantissa at scale 10
+        "0.0000000001",
+        "-0.0000000001",
+        "12345.6789012123",
+        "0.0123456789",
+        "1500",
+        "0",
+    ];
+
+    [Fact]
+    public async Task MergeAndQuery_DecimalExtremes_ReturnExactlyTheStoredValueAndText()
+    {
+        var t = await EnsureAsync(Trades());
+        var values = DomainDecimals.Select(d => decimal.Parse(d, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        // The same values at a larger scale (trailing zeros): stored and read back at their smallest scale.
+        values.Add(1.5000000000m);
+        values.Add(-42.10m);
+        await Warehouse.MergeAsync([new MergeBatch(t, values.Select((v, i) => new object?[] { $"d{i:D2}", 1L, v, null }).ToList())], Ct);
+
+        var rows = await AllAsync(t);
+        Assert.Equal(values.Count, rows.Count);
+        for (var i = 0; i < values.Count; i++)
+        {
+            var stored = Assert.IsType<decimal>(rows[i][2]);
+            Assert.Equal(values[i], stored);
+            Assert.Equal(WarehouseDomain.Normalize(values[i]).ToString(System.Globalization.CultureInfo.InvariantCulture), stored.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        Assert.Equal("1.5", ((decimal)rows[^2][2]!).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("-42.1", ((decimal)rows[^1][2]!).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        // A decimal parameter matches the stored value exactly.
+        var hit = await Warehouse.QueryAsync($"SELECT transaction_id FROM {t.Name} WHERE amount = @amount", new Dictionary<string, object?> { ["amount"] = -0.0000000001m }, Ct);
+        Assert.Equal("d05", Assert.Single(hit.Rows)[0]);
+    }
+
+    [Theory]
+    [InlineData("0.00000000001", "11 fractional digits")] // one digit finer than numeric(38,10)
+    [InlineData("12345.6789012123456789", "16 fractional digits")] // the notional: PostgreSQL rounded it
+    [InlineData("10000000000000000000000000000", "29 integer digits")]
+    [InlineData("-79228162514264337593543950335", "29 integer digits")]
+    public async Task Merge_DecimalOutsideDomain_ThrowsNamingTheLimitAndWritesNothing(string text, string found)
+    {
+        var t = await EnsureAsync(Trades());
+        var value = decimal.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+
+        var e = await Assert.ThrowsAnyAsync<WarehouseException>(() => Warehouse.MergeAsync([new MergeBatch(t, [["ok", 1L, 1m, null], ["bad", 1L, value, null]])], Ct));
+
+        Assert.Contains(found, e.Message, StringComparison.Ordinal);
+        Assert.Contains("numeric(38,10)", e.Message, StringComparison.Ordinal);
+        Assert.Empty(await AllAsync(t));
+    }
+
+    /// <summary>Text every warehouse must store and return exactly (the pipeline's validation is stricter).</summary>
+    protected static readonly string[] HostileTexts =
+    [
+        "it's",
+        "''",
+        "\"quoted\" and \\ backslash",
+        "end\\",
+        "\\'; DROP TABLE trades; --",
+        "'); DELETE FROM trades; --",
+        "@note :note $1 ? %s {0}",
+        "ünïcødé € ß ﬁ",
+        "emoji 🚀 astral 𝄞 𠜎 and ZWJ 👩‍💻",
+        "e\u0301 combining, RTL עברית العربية",
+        "multi\nline\ttab",
+        "",
+        " leading and trailing spaces ",
+        new string('x', 4000) + "𝄞",
+    ];
+
+    [Fact]
+    public async Task MergeAndQuery_HostileText_RoundTripsExactlyAndMatchesAsParameter()
+    {
+        var t = await EnsureAsync(Trades());
+        var texts = HostileTexts.ToList();
+        await Warehouse.MergeAsync([new MergeBatch(t, texts.Select((n, i) => new object?[] { $"s{i:D2}", 1L, 1m, n }).ToList())], Ct);
+
+        var rows = await AllAsync(t);
+        Assert.Equal(texts, rows.Select(r => (string?)r[3]));
+        for (var i = 0; i < texts.Count; i++)
+        {
+            if (texts[i].Length == 0)
+            {
+                continue; // the Redshift Data API takes no empty parameter value
+            }
+
+            var hit = await Warehouse.QueryAsync($"SELECT transaction_id FROM {t.Name} WHERE note = @note", new Dictionary<string, object?> { ["note"] = texts[i] }, Ct);
+            Assert.Equal($"s{i:D2}", Assert.Single(hit.Rows)[0]);
+        }
+    }
+
+    private static readonly string[] UnstorableTexts = ["nul \0 inside", "\0", "lone surrogate \ud800 inside", "\udc00"];
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task Merge_TextNoWarehouseCanStore_ThrowsAndWritesNothing(int which)
+    {
+        var t = await EnsureAsync(Trades());
+        var text = UnstorableTexts[which];
+
+        await Assert.ThrowsAnyAsync<WarehouseException>(() => Warehouse.MergeAsync([new MergeBatch(t, [["ok", 1L, 1m, "fine"], ["bad", 1L, 1m, text]])], Ct));
+
+        Assert.Empty(await AllAsync(t));
+    }
+
     protected async Task<TableDefinition> EnsureAsync(TableDefinition table)
     {
         await Warehouse.EnsureTableAsync(table, Ct);

@@ -206,3 +206,30 @@ public sealed class RedshiftSqlOnPostgresTests(PostgresFixture postgres)
         public ValueTask DisposeAsync() => Connection.DisposeAsync();
     }
 }
+
+/// <summary>
+/// The shared warehouse suite against the Redshift Data API warehouse, its SQL executed on the assembly's
+/// PostgreSQL through <see cref="RedshiftDataOnPostgresHandler"/> (one schema per test): the provider, its client,
+/// the wire shapes and the generated Redshift SQL are all real; only the engine is PostgreSQL.
+/// </summary>
+public sealed class RedshiftSqlOnPostgresConformanceTests(PostgresFixture postgres) : Pipeline.Conformance.WarehouseConformance
+{
+    protected override async ValueTask<IWarehouse> CreateWarehouseAsync()
+    {
+        postgres.RequireAvailable();
+        var schema = "rs_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var connection = new NpgsqlConnection(postgres.ConnectionString))
+        {
+            await connection.OpenAsync(Ct);
+            await using var create = new NpgsqlCommand($"CREATE SCHEMA {schema}", connection);
+            await create.ExecuteNonQueryAsync(Ct);
+        }
+
+        // A small page size, so results of a few rows already travel in several GetStatementResult pages.
+        var handler = new RedshiftDataOnPostgresHandler(postgres.ConnectionString, schema, pageSize: 7);
+        var options = new AwsOptions { Region = "eu-west-1", ServiceUrl = "https://redshift-data.eu-west-1.amazonaws.com/", AccessKeyId = "AKIDEXAMPLE", SecretAccessKey = "secret", MaxRetries = 0 };
+        var json = new Pipeline.Providers.Aws.Internal.AwsJsonClient(new HttpClient(handler), new Pipeline.Providers.Aws.Internal.AwsCredentialSource(options), new Uri(options.ServiceUrl), "eu-west-1", "redshift-data", "RedshiftData", "1.1", 0, TimeSpan.Zero);
+        var redshift = new RedshiftOptions { WorkgroupName = "pipeline", Database = "dev", Schema = schema, PollInitialDelay = TimeSpan.FromMilliseconds(1), StatementTimeout = TimeSpan.FromSeconds(30) };
+        return new RedshiftDataWarehouse(new RedshiftDataClient(json), redshift);
+    }
+}

@@ -204,10 +204,11 @@ public sealed class DurabilityTests : IDisposable
         using var warehouse = new SqliteWarehouse(root.Options());
         var t = new TableDefinition("amounts", [new ColumnDefinition("id", ColumnType.Integer), new ColumnDefinition("amount", ColumnType.Decimal)], ["id"]);
         await warehouse.EnsureTableAsync(t, Ct);
-        await warehouse.MergeAsync([new MergeBatch(t, [[1L, 1.50m], [2L, 0.1m], [3L, 79228162514264337593543950335m]])], Ct);
+        // The widest values of the domain (numeric(38,10)): 28 integer digits; the largest mantissa at scale 10.
+        await warehouse.MergeAsync([new MergeBatch(t, [[1L, 1.50m], [2L, 0.1m], [3L, 9999999999999999999999999999m], [4L, 7922816251426433759.3543950335m]])], Ct);
         var result = await warehouse.QueryAsync("SELECT typeof(amount), CAST(amount AS TEXT) AS raw FROM amounts ORDER BY id", null, Ct);
         Assert.All(result.Rows, r => Assert.Equal("text", r[0]));
-        Assert.Equal(["1.5", "0.1", "79228162514264337593543950335"], result.Rows.Select(r => (string)r[1]!));
+        Assert.Equal(["1.5", "0.1", "9999999999999999999999999999", "7922816251426433759.3543950335"], result.Rows.Select(r => (string)r[1]!));
     }
 
     [Fact]

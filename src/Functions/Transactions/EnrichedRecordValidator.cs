@@ -1,8 +1,11 @@
+using Pipeline.Providers.Abstractions;
+
 namespace Pipeline.Functions.Transactions;
 
 /// <summary>
 /// Defence in depth on the load side: a message from the queue is checked again (types, required
-/// fields, identifiers, exact arithmetic, dedup id) before it may touch the warehouse.
+/// fields, identifiers, exact arithmetic, dedup id) before it may touch the warehouse. The value domain is the one
+/// <see cref="TransactionValidator"/> enforces: no control characters in any text, every decimal in numeric(38,10).
 /// </summary>
 public static class EnrichedRecordValidator
 {
@@ -34,7 +37,7 @@ public static class EnrichedRecordValidator
         Require(TransactionValidator.Sides.Contains(t.Side), "side must be BUY or SELL");
         Require(t.Quantity > 0 && t.Price > 0, "quantity and price must be > 0");
         Require(ExactDecimal.TryMultiply(t.Quantity, t.Price, out var notional) && notional == t.Notional, "notional must equal quantity × price exactly");
-        Require(t.FxRateUsd > 0 && ExactDecimal.MultiplyRounded(t.Notional, t.FxRateUsd, 2) == t.NotionalUsd, "notional_usd must equal notional × fx_rate_usd rounded to 2 decimals");
+        Require(t.FxRateUsd > 0 && ExactDecimal.TryMultiplyRounded(t.Notional, t.FxRateUsd, 2, out var usd) && usd == t.NotionalUsd, "notional_usd must equal notional × fx_rate_usd rounded to 2 decimals");
         Require(t.Currency is { Length: 3 }, "currency must be an ISO 4217 code");
         Require(t.VenueMic is { Length: 4 }, "venue_mic must have 4 characters");
         Require(t.SettlementDate > t.TradeDate, "settlement_date must be after trade_date");
@@ -42,6 +45,36 @@ public static class EnrichedRecordValidator
         Require(t.TransactionId is not null && t.DedupId == Enricher.DedupId(t.TransactionId, t.Version), "dedup_id must be SHA-256 of (transaction_id, version)");
         Require(!string.IsNullOrEmpty(t.SourceKey) && t.RecordNumber >= 1, "lineage (source_key, record_number) is required");
         Require(t.CounterpartyName is not null && t.CounterpartyCountry is not null && t.RiskFlags is not null && t.ReportableReason is not null, "enrichment fields are required");
+        foreach (var (name, text) in TextFields(t))
+        {
+            if (text is not null && TransactionValidator.TextProblem(text) is { } problem)
+            {
+                problems.Add($"{name} must have {problem}");
+            }
+        }
+
+        foreach (var (name, value) in DecimalFields(t))
+        {
+            if (WarehouseDomain.DecimalProblem(value) is { } outside)
+            {
+                problems.Add($"{name} must have {WarehouseDomain.DecimalExpectation}; found {outside}");
+            }
+        }
+
         return problems;
     }
+
+    private static (string Name, string? Text)[] TextFields(EnrichedTransaction t) =>
+    [
+        ("transaction_id", t.TransactionId), ("status", t.Status), ("account_id", t.AccountId), ("trader_id", t.TraderId),
+        ("counterparty_lei", t.CounterpartyLei), ("counterparty_name", t.CounterpartyName), ("counterparty_country", t.CounterpartyCountry),
+        ("isin", t.Isin), ("asset_class", t.AssetClass), ("side", t.Side), ("currency", t.Currency), ("venue_mic", t.VenueMic),
+        ("risk_flags", t.RiskFlags), ("reportable_reason", t.ReportableReason), ("dedup_id", t.DedupId), ("group_id", t.GroupId),
+        ("source_key", t.SourceKey), ("source_etag", t.SourceEtag), ("pipeline_version", t.PipelineVersion),
+    ];
+
+    private static (string Name, decimal Value)[] DecimalFields(EnrichedTransaction t) =>
+    [
+        ("quantity", t.Quantity), ("price", t.Price), ("notional", t.Notional), ("fx_rate_usd", t.FxRateUsd), ("notional_usd", t.NotionalUsd),
+    ];
 }

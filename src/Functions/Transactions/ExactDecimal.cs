@@ -101,8 +101,49 @@ public static class ExactDecimal
         return TryCompose(m, scale, out product);
     }
 
+    /// <summary>
+    /// The exact product as plain invariant text without trailing zeros ("12345.6789012123456789"), with the count
+    /// of its integer digits (0 for 0.5) and fractional digits; computed even when the product fits no decimal.
+    /// </summary>
+    public static string ExactProduct(decimal a, decimal b, out int integerDigits, out int fractionDigits)
+    {
+        var (ma, sa) = Decompose(a);
+        var (mb, sb) = Decompose(b);
+        var m = ma * mb;
+        var scale = sa + sb;
+        while (scale > 0 && !m.IsZero && (m % 10).IsZero)
+        {
+            m /= 10;
+            scale--;
+        }
+
+        if (m.IsZero)
+        {
+            integerDigits = 0;
+            fractionDigits = 0;
+            return "0";
+        }
+
+        var digits = BigInteger.Abs(m).ToString(CultureInfo.InvariantCulture);
+        integerDigits = Math.Max(0, digits.Length - scale);
+        fractionDigits = scale;
+        var text = scale == 0
+            ? digits
+            : integerDigits == 0
+                ? "0." + new string('0', scale - digits.Length) + digits
+                : digits[..integerDigits] + "." + digits[integerDigits..];
+        return m.Sign < 0 ? "-" + text : text;
+    }
+
     /// <summary>a × b, computed exactly, then rounded half-to-even to <paramref name="decimals"/> places.</summary>
-    public static decimal MultiplyRounded(decimal a, decimal b, int decimals)
+    /// <exception cref="OverflowException">When the rounded product does not fit a decimal.</exception>
+    public static decimal MultiplyRounded(decimal a, decimal b, int decimals) =>
+        TryMultiplyRounded(a, b, decimals, out var result)
+            ? result
+            : throw new OverflowException($"The product {a} × {b} does not fit a decimal.");
+
+    /// <summary>a × b, computed exactly, then rounded half-to-even to <paramref name="decimals"/> places; false when that does not fit a decimal.</summary>
+    public static bool TryMultiplyRounded(decimal a, decimal b, int decimals, out decimal result)
     {
         var (ma, sa) = Decompose(a);
         var (mb, sb) = Decompose(b);
@@ -123,12 +164,7 @@ public static class ExactDecimal
             scale = decimals;
         }
 
-        if (!TryCompose(m, scale, out var result))
-        {
-            throw new OverflowException($"The product {a} × {b} does not fit a decimal.");
-        }
-
-        return result;
+        return TryCompose(m, scale, out result);
     }
 
     internal static (BigInteger Mantissa, int Scale) Decompose(decimal d)

@@ -61,6 +61,12 @@ public sealed class ReferenceData
                     throw new InvalidDataException($"{FxRatesKey}: rate {day.Name}/{rate.Name} = '{text}' is not {problem ?? "a decimal > 0"}.");
                 }
 
+                // fx_rate_usd is a warehouse column: a rate the warehouses would round is refused here, once.
+                if (Pipeline.Providers.Abstractions.WarehouseDomain.DecimalProblem(value) is { } outside)
+                {
+                    throw new InvalidDataException($"{FxRatesKey}: rate {day.Name}/{rate.Name} = '{text}' has {outside}; expected {Pipeline.Providers.Abstractions.WarehouseDomain.DecimalExpectation}.");
+                }
+
                 table[rate.Name] = value;
             }
 
@@ -76,7 +82,14 @@ public sealed class ReferenceData
                 throw new InvalidDataException($"{LeiDirectoryKey}: '{lei}' is not a valid LEI (ISO 17442 check digits); fix the directory.");
             }
 
-            leiMap[lei] = new LeiEntry(entry.GetProperty("name").GetString()!, entry.GetProperty("country").GetString()!);
+            var name = entry.GetProperty("name").GetString()!;
+            var country = entry.GetProperty("country").GetString()!;
+            if ((TransactionValidator.TextProblem(name) ?? TransactionValidator.TextProblem(country)) is { } problem)
+            {
+                throw new InvalidDataException($"{LeiDirectoryKey}: the entry of '{lei}' must have {problem} in its name and country; fix the directory.");
+            }
+
+            leiMap[lei] = new LeiEntry(name, country);
         }
 
         return new ReferenceData

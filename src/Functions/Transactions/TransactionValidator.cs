@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Text;
+using Pipeline.Providers.Abstractions;
 
 namespace Pipeline.Functions.Transactions;
 
@@ -37,6 +39,12 @@ public static class TransactionValidator
 {
     public const string RecordField = "(record)";
 
+    /// <summary>Derived quantity × price: named in reasons when it leaves the warehouse domain.</summary>
+    public const string NotionalField = "notional";
+
+    /// <summary>Derived notional × fx rate, rounded to 2 decimals.</summary>
+    public const string NotionalUsdField = "notional_usd";
+
     public static IReadOnlyList<string> Statuses { get; } = ["NEW", "AMEND", "CANCEL"];
 
     public static IReadOnlyList<string> AssetClasses { get; } = ["EQUITY", "BOND", "FX", "DERIVATIVE"];
@@ -61,7 +69,7 @@ public static class TransactionValidator
         }
 
         var id = Text(record, 0, failures);
-        if (id is not null && (id.Length is < 1 or > 64 || id.Any(char.IsControl) || string.IsNullOrWhiteSpace(id)))
+        if (id is not null && (id.Length is < 1 or > 64 || string.IsNullOrWhiteSpace(id)))
         {
             failures.Add(new(TransactionFields.TransactionId, id, "1 to 64 characters, no control characters"));
         }
@@ -119,9 +127,9 @@ public static class TransactionValidator
         }
 
         var notional = 0m;
-        if (quantity is { } q && price is { } p && !ExactDecimal.TryMultiply(q, p, out notional))
+        if (quantity is { } q && price is { } p)
         {
-            failures.Add(new(TransactionFields.Quantity, Raw(record, 11), $"quantity × price ({Raw(record, 12)}) exactly representable in 28 significant digits"));
+            notional = Notional(q, p, rate, failures);
         }
 
         if (failures.Count > before)
@@ -132,6 +140,100 @@ public static class TransactionValidator
         return new ValidTransaction(
             id!, version!.Value, status!, tradeDate!.Value, executedAt!.Value, account!, trader!, lei!, isin!,
             assetClass!, side!, quantity!.Value, price!.Value, currency!, venue!, notional, rate);
+    }
+
+    /// <summary>
+    /// Null when every character of <paramref name="text"/> may be stored: no control character (C0 such as NUL,
+    /// BEL, ESC, newline; DEL; C1) and no unpaired UTF-16 surrogate. Else the expectation with what was found.
+    /// </summary>
+    public static string? TextProblem(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsControl(c))
+            {
+                return $"no control characters (found U+{(int)c:X4} at index {i})";
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                return $"valid Unicode text (found an unpaired surrogate U+{(int)c:X4} at index {i})";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The text with control characters and unpaired surrogates written as \uXXXX, for reasons and logs.</summary>
+    public static string Visible(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var builder = new StringBuilder(text.Length + 8);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                builder.Append(c).Append(text[++i]);
+            }
+            else if (char.IsControl(c) || char.IsSurrogate(c))
+            {
+                builder.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
+            }
+            else
+            {
+                builder.Append(c);
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>
+    /// quantity × price, exact, when it and notional × rate (rounded to 2 decimals) stay inside the warehouse domain
+    /// (numeric(38,10), and a .NET decimal); else a failure naming notional or notional_usd, and 0.
+    /// </summary>
+    private static decimal Notional(decimal quantity, decimal price, decimal rate, List<ValidationFailure> failures)
+    {
+        var product = ExactDecimal.ExactProduct(quantity, price, out var integerDigits, out var fractionDigits);
+        var found = new List<string>(2);
+        if (fractionDigits > WarehouseDomain.DecimalScale)
+        {
+            found.Add($"{fractionDigits} fractional digits");
+        }
+
+        if (integerDigits > WarehouseDomain.DecimalIntegerDigits)
+        {
+            found.Add($"{integerDigits} integer digits");
+        }
+
+        var factors = string.Create(CultureInfo.InvariantCulture, $"quantity {quantity} × price {price}");
+        if (found.Count > 0)
+        {
+            failures.Add(new(NotionalField, product, $"quantity × price with {WarehouseDomain.DecimalExpectation}; {factors} has {string.Join(" and ", found)}"));
+            return 0m;
+        }
+
+        if (!ExactDecimal.TryMultiply(quantity, price, out var notional))
+        {
+            failures.Add(new(NotionalField, product, $"quantity × price exactly representable in 28 significant digits; {factors} has {integerDigits + fractionDigits}"));
+            return 0m;
+        }
+
+        if (rate > 0 && (!ExactDecimal.TryMultiplyRounded(notional, rate, 2, out var usd) || !WarehouseDomain.IsExactDecimal(usd)))
+        {
+            var usdText = ExactDecimal.ExactProduct(notional, rate, out _, out _);
+            failures.Add(new(NotionalUsdField, usdText, $"notional × fx_rate_usd ({rate.ToString(CultureInfo.InvariantCulture)}) rounded to 2 decimals with {WarehouseDomain.DecimalExpectation}"));
+            return 0m;
+        }
+
+        return notional;
     }
 
     private static string? Raw(RawRecord record, int index) => record[index]?.Text;
@@ -166,6 +268,13 @@ public static class TransactionValidator
         if (field.Kind != RawKind.String)
         {
             failures.Add(new(Name(index), field.Text, $"a string, found a JSON {field.Kind.ToString().ToLowerInvariant()}"));
+            return null;
+        }
+
+        // Every text field: a NUL makes PostgreSQL and Redshift refuse the whole merge; other controls corrupt exports.
+        if (TextProblem(field.Text) is { } problem)
+        {
+            failures.Add(new(Name(index), Visible(field.Text), problem));
             return null;
         }
 
@@ -226,6 +335,12 @@ public static class TransactionValidator
         if (value <= 0)
         {
             failures.Add(new(Name(index), field.Text, "a decimal > 0"));
+            return null;
+        }
+
+        if (WarehouseDomain.DecimalProblem(value) is { } outside)
+        {
+            failures.Add(new(Name(index), field.Text, $"{WarehouseDomain.DecimalExpectation}; found {outside}"));
             return null;
         }
 

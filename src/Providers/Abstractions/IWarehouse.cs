@@ -3,6 +3,9 @@ namespace Pipeline.Providers.Abstractions;
 /// <summary>
 /// An analytical store with idempotent, transactional merges by business key.
 /// Values travel as: string, long, decimal (exact), bool, DateOnly, DateTimeOffset (UTC), or null.
+/// Every provider stores exactly the values of <see cref="WarehouseDomain"/> (decimals in numeric(38,10), text
+/// without NUL), refuses others in MergeAsync with a <see cref="WarehouseException"/> and nothing written, and
+/// returns decimals at their smallest scale.
 /// </summary>
 public interface IWarehouse
 {

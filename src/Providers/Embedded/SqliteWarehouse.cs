@@ -322,6 +322,11 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                     continue;
                 }
 
+                if (WarehouseDomain.ValueProblem(column.Type, row[i]) is { } problem)
+                {
+                    throw new WarehouseException($"Row {r} for table '{table.Name}': column '{column.Name}' holds a value outside the warehouse domain ({problem}). Quarantine such rows before merging.");
+                }
+
                 stored[i] = WarehouseValues.ToStored(column.Type, row[i]!)
                     ?? throw new WarehouseException($"Row {r} for table '{table.Name}': column '{column.Name}' is {column.Type} but the value is a {row[i]!.GetType().Name}. Use string, long, decimal, bool, DateOnly or DateTimeOffset.");
             }

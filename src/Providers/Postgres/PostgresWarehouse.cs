@@ -11,7 +11,8 @@ namespace Pipeline.Providers.Postgres;
 /// into a temporary stage, collapses duplicate keys to the highest version (the last row on ties), then
 /// upserts with the version rule (INSERT ... ON CONFLICT DO UPDATE WHERE incoming.version >= stored.version),
 /// all batches in ONE transaction. Decimals are numeric(38,10): exact, 28 integer digits, 10 fractional
-/// digits; .NET decimal bounds what round-trips. Timestamps are timestamptz (UTC), dates are date.
+/// digits (<see cref="WarehouseDomain"/>: finer or larger values are refused, not rounded), read back at their
+/// smallest scale. Timestamps are timestamptz (UTC), dates are date.
 /// </summary>
 internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
 {
@@ -267,6 +268,12 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
             return;
         }
 
+        // numeric(38,10) would round a finer decimal silently and PostgreSQL rejects NUL: refuse before writing.
+        if (WarehouseDomain.ValueProblem(column.Type, value) is { } problem)
+        {
+            throw new WarehouseException($"Column {table}.{column.Name} holds a value outside the warehouse domain ({problem}). Quarantine such rows before merging.");
+        }
+
         switch (column.Type, value)
         {
             case (ColumnType.Text, string s):
@@ -310,7 +317,8 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
             "date" => await reader.GetFieldValueAsync<DateOnly>(i, cancellationToken).ConfigureAwait(false),
             "timestamp with time zone" => new DateTimeOffset(DateTime.SpecifyKind(reader.GetDateTime(i), DateTimeKind.Utc)),
             "integer" or "smallint" => Convert.ToInt64(reader.GetValue(i), CultureInfo.InvariantCulture),
-            _ => reader.GetValue(i),
+            // numeric(38,10) comes back at scale 10 (1.5000000000): the smallest scale gives the same text as the other providers.
+            _ => reader.GetValue(i) is decimal d ? WarehouseDomain.Normalize(d) : reader.GetValue(i),
         };
     }
 

@@ -80,4 +80,41 @@ public sealed class ExactDecimalTests
             Assert.Equal(text, back.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }).QuickCheckThrowOnFailure();
     }
+
+    [Theory]
+    [InlineData("0.0000001", "123456789012.1234567890", "12345.6789012123456789", 5, 16)]
+    [InlineData("1.50", "2.0", "3", 1, 0)]
+    [InlineData("0.001", "0.002", "0.000002", 0, 6)]
+    [InlineData("-2.5", "4", "-10", 2, 0)]
+    [InlineData("79228162514264337593543950335", "10", "792281625142643375935439503350", 30, 0)]
+    public void ExactProduct_AnyFactors_PlainTextAndDigitCountsEvenBeyondDecimal(string a, string b, string product, int integerDigits, int fractionDigits)
+    {
+        var text = ExactDecimal.ExactProduct(Parse(a), Parse(b), out var i, out var f);
+
+        Assert.Equal(product, text);
+        Assert.Equal((integerDigits, fractionDigits), (i, f));
+    }
+
+    [Fact]
+    public void TryMultiplyRounded_ProductBeyondDecimal_FalseInsteadOfOverflow()
+    {
+        Assert.False(ExactDecimal.TryMultiplyRounded(decimal.MaxValue, 2m, 2, out _));
+        Assert.True(ExactDecimal.TryMultiplyRounded(12345.6789012123m, 1m, 2, out var usd));
+        Assert.Equal(12345.68m, usd);
+    }
+
+    /// <summary>Property: Normalize keeps the value and leaves no trailing zero (the text every warehouse returns).</summary>
+    [Fact]
+    public void Normalize_AnyDecimal_SameValueSmallestScale()
+    {
+        Prop.ForAll<decimal>(d =>
+        {
+            var normal = Pipeline.Providers.Abstractions.WarehouseDomain.Normalize(d);
+            Assert.Equal(d, normal);
+            var text = normal.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.False(text.Contains('.', StringComparison.Ordinal) && text.EndsWith('0'), text);
+        }).QuickCheckThrowOnFailure();
+    }
+
+    private static decimal Parse(string text) => decimal.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -92,6 +92,12 @@ internal static class RedshiftQuery
             return type is "numeric" or "decimal" ? (object)(decimal)l : l;
         }
 
+        if (field.StringValue is { } text && type is "numeric" or "decimal")
+        {
+            // DECIMAL(38,10) comes back at scale 10 ("1.5000000000"): the smallest scale, as on the other providers.
+            return WarehouseDomain.Normalize(decimal.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture));
+        }
+
         if (field.BooleanValue is { } b)
         {
             return b;
@@ -106,7 +112,6 @@ internal static class RedshiftQuery
         {
             return type switch
             {
-                "numeric" or "decimal" => decimal.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture),
                 "int2" or "int4" or "int8" or "integer" or "bigint" => long.Parse(s, CultureInfo.InvariantCulture),
                 "bool" or "boolean" => s is "t" or "true" or "1",
                 "date" => DateOnly.ParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture),

@@ -197,7 +197,9 @@ internal static partial class RedshiftSql
             (ColumnType.Text, string text) => StringLiteral(text, table, column.Name),
             (ColumnType.Integer, long l) => l.ToString(CultureInfo.InvariantCulture),
             (ColumnType.Integer, int n) => n.ToString(CultureInfo.InvariantCulture),
-            (ColumnType.Decimal, decimal d) => d.ToString(CultureInfo.InvariantCulture),
+            (ColumnType.Decimal, decimal d) => WarehouseDomain.DecimalProblem(d) is { } problem
+                ? throw new WarehouseException($"Column {table}.{column.Name} holds a decimal outside the warehouse domain ({problem}; expected {WarehouseDomain.DecimalExpectation}); Redshift would round it. Quarantine such rows before merging.")
+                : d.ToString(CultureInfo.InvariantCulture),
             (ColumnType.Decimal, long l) => l.ToString(CultureInfo.InvariantCulture),
             (ColumnType.Boolean, bool b) => b ? "TRUE" : "FALSE",
             (ColumnType.Date, DateOnly date) => $"CAST('{date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}' AS DATE)",
@@ -208,9 +210,9 @@ internal static partial class RedshiftSql
 
     public static string StringLiteral(string text, string table, string column)
     {
-        if (text.Contains('\0', StringComparison.Ordinal))
+        if (WarehouseDomain.TextProblem(text) is { } problem)
         {
-            throw new WarehouseException($"A value of {table}.{column} contains a NUL character, which Redshift cannot store. Quarantine the row.");
+            throw new WarehouseException($"A value of {table}.{column} contains {problem}, which Redshift cannot store. Quarantine the row.");
         }
 
         return "'" + text.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "''", StringComparison.Ordinal) + "'";

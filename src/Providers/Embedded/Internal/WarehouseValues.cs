@@ -3,7 +3,10 @@ using Pipeline.Providers.Abstractions;
 
 namespace Pipeline.Providers.Embedded.Internal;
 
-/// <summary>How warehouse values are stored in SQLite and read back (exact decimals as canonical TEXT, never REAL).</summary>
+/// <summary>
+/// How warehouse values are stored in SQLite and read back (exact decimals as canonical TEXT, never REAL). Decimals
+/// read back at their smallest scale, as the PostgreSQL and Redshift providers return them (see WarehouseDomain).
+/// </summary>
 internal static class WarehouseValues
 {
     // Declared types carry the logical type so query results map back (SQLite reports declared types of result columns).
@@ -59,7 +62,7 @@ internal static class WarehouseValues
 
         return declaredType switch
         {
-            "DECIMAL_TEXT" when value is string s => decimal.Parse(s, NumberStyles.Number, CultureInfo.InvariantCulture),
+            "DECIMAL_TEXT" when value is string s => WarehouseDomain.Normalize(decimal.Parse(s, NumberStyles.Number, CultureInfo.InvariantCulture)),
             "DATE_TEXT" when value is string s => DateOnly.ParseExact(s, "yyyy-MM-dd", CultureInfo.InvariantCulture),
             "TIMESTAMP_TEXT" when value is string s => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal),
             "BOOLEAN" when value is long l => l != 0,
