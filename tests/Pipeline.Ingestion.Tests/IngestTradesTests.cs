@@ -33,7 +33,7 @@ public sealed class IngestTradesTests
         var state = await IngestionHarness.StateAsync(host, Ct);
         Assert.NotNull(state);
         Assert.Null(state.Pending);
-        Assert.Equal(h.Trades.ExecutedAt(h.Trades.Count - 1), state.Cursor);
+        Assert.Equal(h.Trades.MaxUpdatedAt, state.Cursor);
 
         var audit = Assert.Single(await IngestionHarness.AuditsAsync(host, Ct));
         Assert.Equal("succeeded", audit.Status);
@@ -172,7 +172,7 @@ public sealed class IngestTradesTests
         Assert.Equal(h.ServedVersions(), await IngestionHarness.StoredVersionsAsync(host, Ct));
         var state2 = await IngestionHarness.StateAsync(host, Ct);
         Assert.Null(state2!.Pending);
-        Assert.Equal(h.Trades.ExecutedAt(h.Trades.Count - 1), state2.Cursor);
+        Assert.Equal(h.Trades.MaxUpdatedAt, state2.Cursor);
         var audit = Assert.Single(await IngestionHarness.AuditsAsync(host, Ct));
         Assert.True(audit.Resumed);
         Assert.Equal("run-20261119T000000Z", audit.WindowId);
@@ -355,7 +355,7 @@ public sealed class PipelineStatusTests
         Assert.Equal("sample", status.Source);
         var latest = Assert.Single(status.Runs);
         Assert.Equal("backfill", latest.Kind);
-        Assert.Equal(h.Trades.ExecutedAt(h.Trades.Count - 1), status.State!.Cursor);
+        Assert.Equal(h.Trades.MaxUpdatedAt, status.State!.Cursor);
         Assert.Equal(2, status.Queues.Count);
         Assert.All(status.Queues, q => Assert.Equal(0, q.Depth!.Total));
         Assert.Equal(1, status.QuarantinedRecords);
