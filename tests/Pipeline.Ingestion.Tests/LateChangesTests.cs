@@ -112,6 +112,62 @@ public sealed class LateChangesTests
     }
 
     [Fact]
+    public async Task RunAsync_CrashWhileFetchingLateChangesThenRerun_EachVersionLandsOnce()
+    {
+        using var crash = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        await using var h = new IngestionHarness();
+        var settings = h.Settings(PaginationStyle.Cursor, pageSize: 2);
+        await using (var first = h.Build(settings))
+        {
+            await IngestionHarness.IngestAsync(first, IngestionHarness.AfterAll, Ct);
+        }
+
+        var cursor = h.Trades.MaxUpdatedAt;
+        var late = new List<SampleVersion>
+        {
+            h.Trades.AddTrade(cursor, cursor),
+            h.Trades.AddTrade(cursor, cursor),
+            h.Trades.AddTrade(cursor, cursor),
+            h.Trades.AddVersion(2, "AMEND", IngestionHarness.AfterAll.AddHours(1)),
+            h.Trades.AddVersion(5, "CANCEL", IngestionHarness.AfterAll.AddHours(1)),
+        };
+
+        // Run 2 is served 6 records in pages of 2 (the first page holds the version already stored at the cursor);
+        // the process "dies" while its third request is in flight.
+        var before = h.Server.Requests.Count;
+        h.Server.Options.Inject = (n, _) =>
+        {
+            if (n == before + 3)
+            {
+                crash.Cancel();
+            }
+
+            return null;
+        };
+        await using (var dying = h.Build(settings))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => IngestionHarness.IngestAsync(dying, IngestionHarness.AfterAll.AddDays(1), crash.Token));
+            Assert.NotNull((await IngestionHarness.StateAsync(dying, Ct))!.Pending);
+        }
+
+        h.Server.Options.Inject = null;
+        await using var host = h.Build(settings);
+        await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll.AddDays(2), Ct);
+        await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll.AddDays(3), Ct);
+
+        var stored = await IngestionHarness.StoredVersionsAsync(host, Ct);
+        Assert.Equal(h.ServedVersions().Order(), stored.Order());
+        Assert.Equal(stored.Count, stored.Distinct().Count());
+        Assert.All(late, v => Assert.Single(stored, Key(v)));
+        var audits = (await IngestionHarness.AuditsAsync(host, Ct)).OrderBy(a => a.StartedAt).ToList();
+        var resumed = Assert.Single(audits, a => a.Resumed);
+        Assert.Equal("run-20261120T000000Z", resumed.WindowId);
+        Assert.Equal(1, resumed.RecordsSkipped);
+        Assert.True(resumed.PagesUnchanged >= 1, "the page stored before the crash is found unchanged");
+        Assert.Equal(0, audits[^1].RecordsNew);
+    }
+
+    [Fact]
     public async Task Start_LateChangesPublishedAfterLoad_EndLoadedOnceAsCurrentVersions()
     {
         await using var h = new IngestionHarness();
