@@ -62,8 +62,9 @@ public sealed class IngestTradesTests
     [InlineData("date")]
     public async Task RunAsync_ApiThrottles_HonoursRetryAfterAndCompletes(string retryAfterFormat)
     {
-        // The API accepts 4 requests/s; the client is configured far faster, so it is throttled and must wait.
-        await using var h = new IngestionHarness(tradesPerDay: 10, new SampleApiOptions { RequestsPerSecond = 4, RetryAfterFormat = retryAfterFormat });
+        // The API accepts 1 request/s (burst 2); the client is configured far faster, so it is throttled and must wait
+        // (at 4 requests/s a client slowed down by a loaded machine was sometimes never throttled).
+        await using var h = new IngestionHarness(tradesPerDay: 10, new SampleApiOptions { RequestsPerSecond = 1, RetryAfterFormat = retryAfterFormat });
         var settings = h.Settings(PaginationStyle.LinkHeader, pageSize: 10);
         settings["Ingestion:MaxAttempts"] = "5";
         await using var host = h.Build(settings);
