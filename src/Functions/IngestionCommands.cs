@@ -75,7 +75,9 @@ public static class IngestionCommands
               offset/limit {b}/trades?offset=0&limit=100           Ingestion:Pagination=OffsetLimit Ingestion:Path=/trades
               cursor       {b}/cursor/trades?limit=100             Ingestion:Pagination=Cursor      Ingestion:Path=/cursor/trades Ingestion:RecordsField=data
               link header  {b}/link/trades?limit=100               Ingestion:Pagination=LinkHeader  Ingestion:Path=/link/trades
-              filters      executed_after (exclusive), executed_from (inclusive), executed_before (exclusive)
+              filters      updated_since (inclusive), updated_before (exclusive) on updated_at (incremental runs);
+                           executed_after (exclusive), executed_from (inclusive), executed_before (exclusive) on executed_at (backfill)
+              late changes curl -X POST -d '' '{b}/admin/late-changes?ties=3'   (an AMEND and a CANCEL of older trades, 3 trades tied at the latest updated_at)
             Rate limit {(options.RequestsPerSecond > 0 ? options.RequestsPerSecond.ToString(CultureInfo.InvariantCulture) + " requests/s, then 429 + Retry-After (" + options.RetryAfterFormat + ")" : "off")}; failures: {(options.FailEvery > 0 ? $"{options.FailBurst} × {options.FailStatus} every {options.FailEvery} requests" : "none")}; API key {(string.IsNullOrEmpty(options.ApiKey) ? "not required" : "required (X-Api-Key)")}.
             Ctrl+C stops.
             """));

@@ -33,7 +33,7 @@ public sealed class IngestTradesTests
         var state = await IngestionHarness.StateAsync(host, Ct);
         Assert.NotNull(state);
         Assert.Null(state.Pending);
-        Assert.Equal(h.Trades.ExecutedAt(h.Trades.Count - 1), state.Cursor);
+        Assert.Equal(h.Trades.MaxUpdatedAt, state.Cursor);
 
         var audit = Assert.Single(await IngestionHarness.AuditsAsync(host, Ct));
         Assert.Equal("succeeded", audit.Status);
@@ -62,8 +62,9 @@ public sealed class IngestTradesTests
     [InlineData("date")]
     public async Task RunAsync_ApiThrottles_HonoursRetryAfterAndCompletes(string retryAfterFormat)
     {
-        // The API accepts 4 requests/s; the client is configured far faster, so it is throttled and must wait.
-        await using var h = new IngestionHarness(tradesPerDay: 10, new SampleApiOptions { RequestsPerSecond = 4, RetryAfterFormat = retryAfterFormat });
+        // The API accepts 1 request/s (burst 2); the client is configured far faster, so it is throttled and must wait
+        // (at 4 requests/s a client slowed down by a loaded machine was sometimes never throttled).
+        await using var h = new IngestionHarness(tradesPerDay: 10, new SampleApiOptions { RequestsPerSecond = 1, RetryAfterFormat = retryAfterFormat });
         var settings = h.Settings(PaginationStyle.LinkHeader, pageSize: 10);
         settings["Ingestion:MaxAttempts"] = "5";
         await using var host = h.Build(settings);
@@ -172,7 +173,7 @@ public sealed class IngestTradesTests
         Assert.Equal(h.ServedVersions(), await IngestionHarness.StoredVersionsAsync(host, Ct));
         var state2 = await IngestionHarness.StateAsync(host, Ct);
         Assert.Null(state2!.Pending);
-        Assert.Equal(h.Trades.ExecutedAt(h.Trades.Count - 1), state2.Cursor);
+        Assert.Equal(h.Trades.MaxUpdatedAt, state2.Cursor);
         var audit = Assert.Single(await IngestionHarness.AuditsAsync(host, Ct));
         Assert.True(audit.Resumed);
         Assert.Equal("run-20261119T000000Z", audit.WindowId);
@@ -355,7 +356,7 @@ public sealed class PipelineStatusTests
         Assert.Equal("sample", status.Source);
         var latest = Assert.Single(status.Runs);
         Assert.Equal("backfill", latest.Kind);
-        Assert.Equal(h.Trades.ExecutedAt(h.Trades.Count - 1), status.State!.Cursor);
+        Assert.Equal(h.Trades.MaxUpdatedAt, status.State!.Cursor);
         Assert.Equal(2, status.Queues.Count);
         Assert.All(status.Queues, q => Assert.Equal(0, q.Depth!.Total));
         Assert.Equal(1, status.QuarantinedRecords);

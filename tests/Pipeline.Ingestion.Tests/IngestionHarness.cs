@@ -139,18 +139,13 @@ internal sealed class IngestionHarness : IAsyncDisposable
         return versions;
     }
 
-    public List<string> ServedVersions(long first = 0, long? end = null)
+    /// <summary>"transaction_id#version" of every record the API serves now (generated and published later), in its order.</summary>
+    public List<string> ServedVersions()
     {
-        var versions = new List<string>();
-        for (var i = first; i < (end ?? Trades.Count); i++)
-        {
-            var json = new System.Text.StringBuilder();
-            Trades.Append(json, i);
-            using var doc = JsonDocument.Parse(json.ToString());
-            versions.Add(doc.RootElement.GetProperty("transaction_id").GetString() + "#" + doc.RootElement.GetProperty("version").GetInt32());
-        }
-
-        return versions;
+        var json = new System.Text.StringBuilder();
+        Trades.AppendArray(json, new SampleQuery(), 0, Trades.Count);
+        using var doc = JsonDocument.Parse(json.ToString());
+        return [.. doc.RootElement.EnumerateArray().Select(r => r.GetProperty("transaction_id").GetString() + "#" + r.GetProperty("version").GetInt32())];
     }
 
     public static async Task<IngestionState?> StateAsync(FunctionsHost host, CancellationToken cancellationToken) =>

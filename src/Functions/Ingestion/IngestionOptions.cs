@@ -76,8 +76,19 @@ public sealed class IngestionOptions
     /// <summary>Body field holding the next cursor (cursor style).</summary>
     public string CursorField { get; set; } = "next_cursor";
 
-    /// <summary>Record field the incremental cursor follows (ISO-8601 timestamps).</summary>
-    public string ExecutedAtField { get; set; } = "executed_at";
+    /// <summary>
+    /// Record field the incremental cursor follows (ISO-8601): when the API published the record's version,
+    /// so an AMEND or CANCEL of an old trade has a new value although its executed_at is the trade's.
+    /// </summary>
+    public string UpdatedAtField { get; set; } = "updated_at";
+
+    /// <summary>
+    /// How far below the cursor each incremental window starts again (default none: the window starts at the
+    /// cursor, inclusive). For an API whose updated_at can become visible late (set before commit), or one
+    /// with no updated_at (cursor on executed_at): versions in the overlap already ingested are dropped by
+    /// (transaction_id, version), so they land once; the state remembers every version in the overlap.
+    /// </summary>
+    public TimeSpan Overlap { get; set; } = TimeSpan.Zero;
 
     public string PageParameter { get; set; } = "page";
 
@@ -89,13 +100,16 @@ public sealed class IngestionOptions
 
     public string CursorParameter { get; set; } = "cursor";
 
-    /// <summary>Exclusive lower bound on executed_at (the incremental cursor).</summary>
-    public string ExecutedAfterParameter { get; set; } = "executed_after";
+    /// <summary>Inclusive lower bound on updated_at (the incremental cursor).</summary>
+    public string UpdatedSinceParameter { get; set; } = "updated_since";
+
+    /// <summary>Exclusive upper bound on updated_at (the end of an incremental window, so its pages are repeatable).</summary>
+    public string UpdatedBeforeParameter { get; set; } = "updated_before";
 
     /// <summary>Inclusive lower bound on executed_at (backfill).</summary>
     public string ExecutedFromParameter { get; set; } = "executed_from";
 
-    /// <summary>Exclusive upper bound on executed_at (the end of every window, so a window's pages are repeatable).</summary>
+    /// <summary>Exclusive upper bound on executed_at (the end of a backfill window).</summary>
     public string ExecutedBeforeParameter { get; set; } = "executed_before";
 
     /// <summary>Where the first incremental run starts when no cursor is stored yet.</summary>
@@ -120,6 +134,8 @@ public sealed class IngestionOptions
         Check(MaxAttempts >= 1, "MaxAttempts", "at least 1");
         Check(BaseDelay >= TimeSpan.Zero && MaxDelay >= BaseDelay, "BaseDelay/MaxDelay", "0 ≤ BaseDelay ≤ MaxDelay");
         Check(RequestTimeout > TimeSpan.Zero, "RequestTimeout", "positive");
+        Check(Overlap >= TimeSpan.Zero, "Overlap", "0 or positive");
+        Check(!string.IsNullOrWhiteSpace(UpdatedAtField), "UpdatedAtField", "a record field (updated_at; executed_at when the API has no updated_at)");
         Check(!string.IsNullOrWhiteSpace(Source) && Source.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'), "Source", "letters, digits, '-', '_' or '.'");
     }
 

@@ -3,22 +3,31 @@ using System.Text.Json.Serialization;
 namespace Pipeline.Functions.Ingestion;
 
 /// <summary>
-/// One window of the API to fetch: executed_at in (After, Before) for an incremental run, [From, Before)
-/// for a backfill. The id and key prefix are derived from the window only, so fetching it again
-/// lands on the same keys.
+/// One window of the API to fetch: updated_at in [From, Before) for an incremental run, executed_at in
+/// [From, Before) for a backfill. The id and key prefix are derived from the window only, so fetching it
+/// again lands on the same keys.
 /// </summary>
 public sealed record IngestionWindow(
     string Id,
     string Kind,
     DateOnly RunDate,
-    DateTimeOffset? After,
     DateTimeOffset? From,
     DateTimeOffset Before);
 
+/// <summary>A version already ingested near the cursor: "transaction_id#version" and its updated_at.</summary>
+public sealed record SeenVersion(string Key, DateTimeOffset UpdatedAt);
+
 /// <summary>The durable incremental state (raw zone, <c>ingestion/&lt;source&gt;/state.json</c>).</summary>
-/// <param name="Cursor">Highest executed_at of a completed incremental run.</param>
+/// <param name="Cursor">Highest updated_at of a completed incremental run; the next window starts there, inclusive.</param>
 /// <param name="Pending">The window of an incremental run that has not completed: the next run resumes it instead of opening a new one.</param>
-public sealed record IngestionState(string Source, DateTimeOffset? Cursor, IngestionWindow? Pending, DateTimeOffset UpdatedAt);
+public sealed record IngestionState(string Source, DateTimeOffset? Cursor, IngestionWindow? Pending, DateTimeOffset UpdatedAt)
+{
+    /// <summary>
+    /// Versions already ingested with updated_at in [Cursor − Overlap, Cursor] (with no overlap: those tied at the
+    /// cursor). The next window starts at or below the cursor, so it serves them again; they are dropped, not stored twice.
+    /// </summary>
+    public IReadOnlyList<SeenVersion> Seen { get; init; } = [];
+}
 
 /// <summary>The audit of one run (raw zone, <c>ingestion/&lt;source&gt;/runs/…json</c>).</summary>
 public sealed record IngestionAudit
@@ -48,7 +57,7 @@ public sealed record IngestionAudit
     /// <summary>Non-empty pages fetched.</summary>
     public int Pages { get; init; }
 
-    /// <summary>Pages stored by this run (the rest were already there with the same bytes, or conflicted).</summary>
+    /// <summary>Pages stored by this run (the rest were already there with the same bytes, conflicted, or held only skipped records).</summary>
     public int PagesNew { get; init; }
 
     public int PagesUnchanged { get; init; }
@@ -59,6 +68,9 @@ public sealed record IngestionAudit
     public long Records { get; init; }
 
     public long RecordsNew { get; init; }
+
+    /// <summary>Records served again at or below the cursor (ties, overlap) that an earlier run already stored: dropped.</summary>
+    public long RecordsSkipped { get; init; }
 
     public long Bytes { get; init; }
 

@@ -17,6 +17,12 @@ namespace Pipeline.Functions.Ingestion;
 /// overwrite it (they land beside it, suffixed by their hash). The incremental cursor and the
 /// pending window live in <c>ingestion/&lt;source&gt;/state.json</c>; an audit per run in
 /// <c>ingestion/&lt;source&gt;/runs/</c>.
+/// <para>
+/// The cursor is the highest updated_at seen, so a new version of an old trade (its executed_at unchanged)
+/// moves it. Each window starts at the cursor inclusive (less <see cref="IngestionOptions.Overlap"/>), so a
+/// version published later at exactly the cursor's instant is still served; the versions already stored
+/// there (kept in the state as (transaction_id, version)) are dropped from the pages, so each lands once.
+/// </para>
 /// </summary>
 public sealed class TradeIngestor(
     IObjectStore store,
@@ -27,8 +33,8 @@ public sealed class TradeIngestor(
     public const string PagesPrefix = PipelineSettings.RawPrefix + "api/";
     public const string StatePrefix = "ingestion/";
 
-    private const string StartTemplate = "Ingestion {Source}: {Kind} window {WindowId} (executed_at after {After}, from {From}, before {Before}){Resumed}";
-    private const string DoneTemplate = "Ingestion {Source}: {WindowId} {Status}: {Pages} pages ({PagesNew} new, {PagesUnchanged} unchanged, {PagesConflicting} conflicting), {Records} records, {Bytes} bytes, {Requests} requests, {Retries} retries in {DurationMs} ms; cursor {CursorBefore} → {CursorAfter}";
+    private const string StartTemplate = "Ingestion {Source}: {Kind} window {WindowId} ({Field} from {From}, before {Before}; {Seen} versions near the cursor already stored){Resumed}";
+    private const string DoneTemplate = "Ingestion {Source}: {WindowId} {Status}: {Pages} pages ({PagesNew} new, {PagesUnchanged} unchanged, {PagesConflicting} conflicting), {Records} records ({RecordsSkipped} already stored), {Bytes} bytes, {Requests} requests, {Retries} retries in {DurationMs} ms; cursor {CursorBefore} → {CursorAfter}";
     private const string ConflictTemplate = "Ingestion {Source}: {Key} already holds different bytes; kept it and stored the new page at {ConflictKey}";
     private const string PageTemplate = "Ingestion {Source}: page {Page} from {Url}: {Records} records, {Outcome}";
 
@@ -38,7 +44,7 @@ public sealed class TradeIngestor(
 
     public static string RunsPrefix(string source) => $"{StatePrefix}{source}/runs/";
 
-    /// <summary>The incremental run the timer starts: resumes a pending window, else fetches (cursor, <paramref name="until"/>) and advances the cursor.</summary>
+    /// <summary>The incremental run the timer starts: resumes a pending window, else fetches updated_at in [cursor − overlap, <paramref name="until"/>) and advances the cursor.</summary>
     public async Task<IngestionAudit> RunIncrementalAsync(DateTimeOffset until, CancellationToken cancellationToken = default)
     {
         Options.Validate();
@@ -52,10 +58,11 @@ public sealed class TradeIngestor(
             await WriteStateAsync(state, cancellationToken);
         }
 
-        var audit = await FetchWindowAsync(window, resumed, state.Cursor, cancellationToken);
+        // The state is not rewritten until the window completes, so a resumed window drops exactly what its first attempt dropped.
+        var (audit, seen) = await FetchWindowAsync(window, resumed, state.Cursor, state.Seen, cancellationToken);
         if (audit.Status == "succeeded")
         {
-            await WriteStateAsync(state with { Cursor = audit.CursorAfter, Pending = null, UpdatedAt = DateTimeOffset.UtcNow }, cancellationToken);
+            await WriteStateAsync(state with { Cursor = audit.CursorAfter, Pending = null, Seen = seen, UpdatedAt = DateTimeOffset.UtcNow }, cancellationToken);
         }
 
         return audit.Error is null ? audit : throw new IngestionFailedException(audit);
@@ -75,10 +82,9 @@ public sealed class TradeIngestor(
             string.Create(CultureInfo.InvariantCulture, $"backfill-{from:yyyyMMdd}-{to:yyyyMMdd}"),
             "backfill",
             DateOnly.FromDateTime(DateTime.UtcNow),
-            null,
             new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
             new DateTimeOffset(to.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
-        var audit = await FetchWindowAsync(window, false, cursor, cancellationToken);
+        var (audit, _) = await FetchWindowAsync(window, false, cursor, [], cancellationToken);
         return audit.Error is null ? audit : throw new IngestionFailedException(audit);
     }
 
@@ -111,8 +117,7 @@ public sealed class TradeIngestor(
             string.Create(CultureInfo.InvariantCulture, $"run-{end:yyyyMMdd'T'HHmmss'Z'}"),
             "incremental",
             DateOnly.FromDateTime(end.UtcDateTime),
-            cursor,
-            null,
+            cursor - Options.Overlap,
             end);
     }
 
@@ -123,13 +128,15 @@ public sealed class TradeIngestor(
         await store.PutAsync(settings.RawZone, StateKey(Options.Source), content, new PutOptions { ContentType = "application/json" }, cancellationToken);
     }
 
-    private async Task<IngestionAudit> FetchWindowAsync(IngestionWindow window, bool resumed, DateTimeOffset? cursorBefore, CancellationToken cancellationToken)
+    /// <returns>The audit, and the versions with updated_at in [cursor after − overlap, cursor after] (those the next window drops).</returns>
+    private async Task<(IngestionAudit Audit, IReadOnlyList<SeenVersion> Seen)> FetchWindowAsync(IngestionWindow window, bool resumed, DateTimeOffset? cursorBefore, IReadOnlyList<SeenVersion> seenBefore, CancellationToken cancellationToken)
     {
         var o = Options;
-        logger.LogInformation(StartTemplate, o.Source, window.Kind, window.Id, Show(window.After), Show(window.From), Show(window.Before), resumed ? " — resuming the window of a run that did not complete" : string.Empty);
+        var incremental = window.Kind == "incremental";
+        logger.LogInformation(StartTemplate, o.Source, window.Kind, window.Id, incremental ? o.UpdatedAtField : "executed_at", Show(window.From), Show(window.Before), seenBefore.Count, resumed ? " — resuming the window of a run that did not complete" : string.Empty);
         var started = DateTimeOffset.UtcNow;
         var clock = Stopwatch.StartNew();
-        var tally = new Tally(window, WindowPrefix(window));
+        var tally = new Tally(window, WindowPrefix(window), incremental, seenBefore.Select(v => v.Key).ToHashSet(StringComparer.Ordinal), o.Overlap);
         string? error = null;
         Exception? failure = null;
         await using var client = new TradeApiClient(o, logger);
@@ -150,9 +157,19 @@ public sealed class TradeIngestor(
             failure = ex;
         }
 
-        var cursorAfter = window.Kind == "incremental" && error is null
-            ? Max(cursorBefore, tally.MaxExecutedAt)
+        var cursorAfter = incremental && error is null
+            ? Max(cursorBefore, tally.MaxUpdatedAt)
             : cursorBefore;
+        IReadOnlyList<SeenVersion> seenAfter = seenBefore;
+        if (incremental && error is null && cursorAfter is { } c)
+        {
+            seenAfter = [.. seenBefore.Concat(tally.Near)
+                .Where(v => v.UpdatedAt >= c - o.Overlap)
+                .DistinctBy(v => v.Key, StringComparer.Ordinal)
+                .OrderBy(v => v.UpdatedAt)
+                .ThenBy(v => v.Key, StringComparer.Ordinal)];
+        }
+
         var audit = new IngestionAudit
         {
             Source = o.Source,
@@ -171,6 +188,7 @@ public sealed class TradeIngestor(
             PagesConflicting = tally.PagesConflicting,
             Records = tally.Records,
             RecordsNew = tally.RecordsNew,
+            RecordsSkipped = tally.RecordsSkipped,
             Bytes = tally.Bytes,
             Requests = client.Requests,
             Retries = client.Retries,
@@ -187,26 +205,22 @@ public sealed class TradeIngestor(
 
         var level = error is null ? LogLevel.Information : LogLevel.Error;
 #pragma warning disable CA2254 // The template is the constant DoneTemplate; only the level varies.
-        logger.Log(level, failure, DoneTemplate, o.Source, window.Id, audit.Status, audit.Pages, audit.PagesNew, audit.PagesUnchanged, audit.PagesConflicting, audit.Records, audit.Bytes, audit.Requests, audit.Retries, audit.DurationMs, Show(cursorBefore), Show(cursorAfter));
+        logger.Log(level, failure, DoneTemplate, o.Source, window.Id, audit.Status, audit.Pages, audit.PagesNew, audit.PagesUnchanged, audit.PagesConflicting, audit.Records, audit.RecordsSkipped, audit.Bytes, audit.Requests, audit.Retries, audit.DurationMs, Show(cursorBefore), Show(cursorAfter));
 #pragma warning restore CA2254
-        return audit;
+        return (audit, seenAfter);
     }
 
     private List<KeyValuePair<string, string>> WindowQuery(IngestionWindow window)
     {
         var o = Options;
         var query = new List<KeyValuePair<string, string>>();
-        if (window.After is { } after)
-        {
-            query.Add(new(o.ExecutedAfterParameter, IngestionOptions.Timestamp(after)));
-        }
-
+        var incremental = window.Kind == "incremental";
         if (window.From is { } from)
         {
-            query.Add(new(o.ExecutedFromParameter, IngestionOptions.Timestamp(from)));
+            query.Add(new(incremental ? o.UpdatedSinceParameter : o.ExecutedFromParameter, IngestionOptions.Timestamp(from)));
         }
 
-        query.Add(new(o.ExecutedBeforeParameter, IngestionOptions.Timestamp(window.Before)));
+        query.Add(new(incremental ? o.UpdatedBeforeParameter : o.ExecutedBeforeParameter, IngestionOptions.Timestamp(window.Before)));
         return query;
     }
 
@@ -243,7 +257,7 @@ public sealed class TradeIngestor(
             while (inflight.Count > 0)
             {
                 var response = await inflight.Dequeue();
-                var page = ParsePage(response);
+                var page = ParsePage(response, tally);
                 if (page.Records == 0)
                 {
                     break;
@@ -283,7 +297,7 @@ public sealed class TradeIngestor(
         while (url is not null)
         {
             var response = await client.GetAsync(url, cancellationToken);
-            var page = ParsePage(response);
+            var page = ParsePage(response, tally);
             if (page.Records == 0)
             {
                 return;
@@ -303,7 +317,7 @@ public sealed class TradeIngestor(
         }
     }
 
-    private ParsedPage ParsePage(ApiResponse response)
+    private ParsedPage ParsePage(ApiResponse response, Tally tally)
     {
         var o = Options;
         try
@@ -336,24 +350,70 @@ public sealed class TradeIngestor(
                 };
             }
 
-            DateTimeOffset? max = null;
             var count = 0;
+            var observed = new List<SeenVersion>();
+            List<ReadOnlyMemory<byte>>? kept = null; // only once a record is dropped
+            DateTimeOffset? max = null;
             foreach (var record in records.EnumerateArray())
             {
                 count++;
-                if (record.ValueKind == JsonValueKind.Object
-                    && record.TryGetProperty(o.ExecutedAtField, out var executed)
-                    && executed.ValueKind == JsonValueKind.String
-                    && DateTimeOffset.TryParse(executed.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
-                    && (max is null || at > max))
+                var key = VersionKey(record);
+                var skip = false;
+                if (tally.Incremental)
                 {
-                    max = at;
+                    if (record.ValueKind != JsonValueKind.Object
+                        || !record.TryGetProperty(o.UpdatedAtField, out var updated)
+                        || updated.ValueKind != JsonValueKind.String
+                        || !DateTimeOffset.TryParse(updated.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+                    {
+                        // Without it the cursor cannot move past this record: every later run would store it again.
+                        throw new InvalidDataException($"GET {response.Url} answered {response.Status} but record {count} has no ISO-8601 '{o.UpdatedAtField}' (Ingestion:UpdatedAtField), which the incremental cursor follows. For an API without an updated-at field, see the README (ingestion: no updated_at).");
+                    }
+
+                    max = max is null || at > max ? at : max;
+                    if (key is not null)
+                    {
+                        observed.Add(new SeenVersion(key, at.ToUniversalTime()));
+                        skip = tally.SeenBefore.Contains(key);
+                    }
+                }
+
+                if (skip && kept is null)
+                {
+                    kept = [.. records.EnumerateArray().Take(count - 1).Select(r => (ReadOnlyMemory<byte>)JsonMarshal.GetRawUtf8Value(r).ToArray())];
+                }
+                else if (!skip && kept is not null)
+                {
+                    kept.Add(JsonMarshal.GetRawUtf8Value(record).ToArray());
                 }
             }
 
-            // The records array's own bytes, sliced from the body unchanged (the whole body when there is no envelope).
-            var recordBytes = o.RecordsField.Length == 0 ? response.Body : JsonMarshal.GetRawUtf8Value(records).ToArray();
-            return new ParsedPage(count, max, nextCursor, recordBytes);
+            // The records array's own bytes, sliced from the body unchanged (the whole body when there is no envelope);
+            // with records dropped, the remaining records each byte-exact in a new array.
+            byte[] recordBytes;
+            if (kept is null)
+            {
+                recordBytes = o.RecordsField.Length == 0 ? response.Body : JsonMarshal.GetRawUtf8Value(records).ToArray();
+            }
+            else
+            {
+                using var buffer = new MemoryStream();
+                buffer.WriteByte((byte)'[');
+                for (var i = 0; i < kept.Count; i++)
+                {
+                    if (i > 0)
+                    {
+                        buffer.WriteByte((byte)',');
+                    }
+
+                    buffer.Write(kept[i].Span);
+                }
+
+                buffer.WriteByte((byte)']');
+                recordBytes = buffer.ToArray();
+            }
+
+            return new ParsedPage(count, count - (kept?.Count ?? count), max, observed, nextCursor, recordBytes);
         }
         catch (JsonException ex)
         {
@@ -361,10 +421,37 @@ public sealed class TradeIngestor(
         }
     }
 
+    /// <summary>"transaction_id#version" of an L0 record, or null when either is missing (such a record is never dropped).</summary>
+    private static string? VersionKey(JsonElement record)
+    {
+        if (record.ValueKind != JsonValueKind.Object
+            || !record.TryGetProperty(Transactions.TransactionFields.TransactionId, out var id)
+            || id.ValueKind != JsonValueKind.String
+            || !record.TryGetProperty(Transactions.TransactionFields.Version, out var version)
+            || version.ValueKind is not (JsonValueKind.Number or JsonValueKind.String))
+        {
+            return null;
+        }
+
+        return id.GetString() + "#" + (version.ValueKind == JsonValueKind.String ? version.GetString() : version.GetRawText());
+    }
+
     private async Task StorePageAsync(ApiResponse response, ParsedPage page, Tally tally, CancellationToken cancellationToken)
     {
         var o = Options;
         var number = tally.Pages + 1;
+        tally.Pages = number;
+        tally.Records += page.Records;
+        tally.RecordsSkipped += page.Skipped;
+        tally.Bytes += response.Body.Length;
+        tally.Observe(page.MaxUpdatedAt, page.Observed);
+        if (page.Skipped == page.Records)
+        {
+            // Every record was stored by an earlier run; the page number stays taken, so keys do not depend on what was dropped.
+            logger.LogDebug(PageTemplate, o.Source, number, response.Url, page.Records, "already stored");
+            return;
+        }
+
         var name = string.Create(CultureInfo.InvariantCulture, $"page-{number:D5}.json");
         var key = tally.Prefix + name;
         var metadata = new Dictionary<string, string>
@@ -375,40 +462,38 @@ public sealed class TradeIngestor(
             ["request-url"] = response.Url.AbsoluteUri,
             ["http-status"] = response.Status.ToString(CultureInfo.InvariantCulture),
             ["attempts"] = response.Attempts.ToString(CultureInfo.InvariantCulture),
-            ["records"] = page.Records.ToString(CultureInfo.InvariantCulture),
+            ["records"] = (page.Records - page.Skipped).ToString(CultureInfo.InvariantCulture),
             ["fetched-at"] = IngestionOptions.Timestamp(DateTimeOffset.UtcNow),
         };
 
-        if (o.RecordsField.Length > 0)
+        if (page.Skipped > 0)
         {
-            // The envelope exactly as received, for traceability; the page under transactions/ is its records array.
+            metadata["records-skipped"] = page.Skipped.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (o.RecordsField.Length > 0 || page.Skipped > 0)
+        {
+            // The response exactly as received, for traceability; the page under transactions/ is its records array (less those dropped).
             var envelopeKey = $"{StatePrefix}{o.Source}/responses/{tally.Prefix[PagesPrefix.Length..]}{name}";
             await PutIfAbsentAsync(envelopeKey, response.Body, response.ContentType ?? "application/json", metadata, cancellationToken);
             metadata["envelope-key"] = envelopeKey;
         }
 
         var (outcome, storedAt) = await PutIfAbsentAsync(key, page.RecordBytes, "application/json", metadata, cancellationToken);
-        tally.Pages = number;
-        tally.Records += page.Records;
-        tally.Bytes += response.Body.Length;
         tally.Keys.Add(storedAt);
-        if (page.MaxExecutedAt is { } max && (tally.MaxExecutedAt is null || max > tally.MaxExecutedAt))
-        {
-            tally.MaxExecutedAt = max;
-        }
 
         switch (outcome)
         {
             case PutOutcome.Stored:
                 tally.PagesNew++;
-                tally.RecordsNew += page.Records;
+                tally.RecordsNew += page.Records - page.Skipped;
                 break;
             case PutOutcome.Unchanged:
                 tally.PagesUnchanged++;
                 break;
             default:
                 tally.PagesConflicting++;
-                tally.RecordsNew += page.Records;
+                tally.RecordsNew += page.Records - page.Skipped;
                 logger.LogWarning(ConflictTemplate, o.Source, key, storedAt);
                 break;
         }
@@ -478,10 +563,20 @@ public sealed class TradeIngestor(
         Conflict,
     }
 
-    private sealed record ParsedPage(int Records, DateTimeOffset? MaxExecutedAt, string? NextCursor, byte[] RecordBytes);
+    /// <param name="Skipped">Records dropped: stored by an earlier run (at or below the cursor).</param>
+    /// <param name="Observed">Each record's version key and updated_at (incremental windows).</param>
+    private sealed record ParsedPage(int Records, int Skipped, DateTimeOffset? MaxUpdatedAt, List<SeenVersion> Observed, string? NextCursor, byte[] RecordBytes);
 
-    private sealed class Tally(IngestionWindow window, string prefix)
+    private sealed class Tally(IngestionWindow window, string prefix, bool incremental, HashSet<string> seenBefore, TimeSpan overlap)
     {
+        public bool Incremental { get; } = incremental;
+
+        /// <summary>Versions an earlier run stored near the cursor: dropped when served again.</summary>
+        public HashSet<string> SeenBefore { get; } = seenBefore;
+
+        /// <summary>Versions of this window within the overlap below its highest updated_at so far.</summary>
+        public List<SeenVersion> Near { get; } = [];
+
         public IngestionWindow Window { get; } = window;
 
         public string Prefix { get; } = prefix;
@@ -498,11 +593,31 @@ public sealed class TradeIngestor(
 
         public long RecordsNew { get; set; }
 
+        public long RecordsSkipped { get; set; }
+
         public long Bytes { get; set; }
 
-        public DateTimeOffset? MaxExecutedAt { get; set; }
+        public DateTimeOffset? MaxUpdatedAt { get; private set; }
 
         public List<string> Keys { get; } = [];
+
+        public void Observe(DateTimeOffset? pageMax, List<SeenVersion> observed)
+        {
+            if (pageMax is { } max && (MaxUpdatedAt is null || max > MaxUpdatedAt))
+            {
+                MaxUpdatedAt = max;
+            }
+
+            if (MaxUpdatedAt is not { } floor)
+            {
+                return;
+            }
+
+            // Pruned as the maximum rises, so memory stays the overlap's worth of versions, not the window's.
+            floor -= overlap;
+            Near.AddRange(observed.Where(v => v.UpdatedAt >= floor));
+            Near.RemoveAll(v => v.UpdatedAt < floor);
+        }
     }
 }
 

@@ -48,9 +48,11 @@ public sealed record SampleApiRequest(long Number, DateTimeOffset At, string Pat
 /// <item><c>GET /cursor/trades?limit=S[&amp;cursor=C]</c>: <c>{"data":[…],"next_cursor":"…"|null}</c>.</item>
 /// <item><c>GET /link/trades?limit=S[&amp;page_token=T]</c>: a JSON array and <c>Link: &lt;…&gt;; rel="next"</c>.</item>
 /// </list>
-/// Filters: <c>executed_after</c> (exclusive), <c>executed_from</c> (inclusive), <c>executed_before</c>
-/// (exclusive), ISO-8601. A token bucket answers 429 with Retry-After when the client is too fast;
-/// failures can be injected.
+/// Filters (ISO-8601): <c>updated_since</c> (inclusive) and <c>updated_before</c> (exclusive) on updated_at,
+/// ordered by updated_at; or <c>executed_after</c> (exclusive), <c>executed_from</c> (inclusive),
+/// <c>executed_before</c> (exclusive) on executed_at, ordered by executed_at. <c>POST /admin/late-changes[?ties=N]</c>
+/// publishes late versions (<see cref="SampleTrades.AddLateChanges"/>). A token bucket answers 429 with
+/// Retry-After when the client is too fast; failures can be injected.
 /// </summary>
 public sealed class SampleTradeServer : IAsyncDisposable
 {
@@ -220,30 +222,38 @@ public sealed class SampleTradeServer : IAsyncDisposable
         }
 
         var query = request.QueryString;
-        long lo = 0, hi = trades.Count;
+        var path = url.AbsolutePath.TrimEnd('/');
+        if (path == "/admin/late-changes")
+        {
+            if (request.HttpMethod != "POST")
+            {
+                return (405, Error("POST /admin/late-changes publishes late versions"), headers);
+            }
+
+            var ties = int.Parse(query["ties"] ?? "3", CultureInfo.InvariantCulture);
+            var added = trades.AddLateChanges(DateTimeOffset.UtcNow, ties);
+            var summary = new StringBuilder("{\"published\":[");
+            summary.AppendJoin(',', added.Select(v => string.Create(CultureInfo.InvariantCulture, $"{{\"transaction_id\":\"{v.TransactionId}\",\"version\":{v.Version},\"status\":\"{v.Status}\",\"updated_at\":\"{v.UpdatedAt:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}\"}}")));
+            return (200, Encoding.UTF8.GetBytes(summary.Append("]}").ToString()), headers);
+        }
+
+        SampleQuery filter;
+        long total;
         try
         {
-            if (query["executed_after"] is { } after)
-            {
-                lo = Math.Max(lo, trades.FirstAfter(ParseTime(after), inclusive: false));
-            }
-
-            if (query["executed_from"] is { } from)
-            {
-                lo = Math.Max(lo, trades.FirstAfter(ParseTime(from), inclusive: true));
-            }
-
-            if (query["executed_before"] is { } before)
-            {
-                hi = Math.Min(hi, trades.FirstAfter(ParseTime(before), inclusive: true));
-            }
+            filter = new SampleQuery(
+                UpdatedSince: Time(query["updated_since"]),
+                UpdatedBefore: Time(query["updated_before"]),
+                ExecutedAfter: Time(query["executed_after"]),
+                ExecutedFrom: Time(query["executed_from"]),
+                ExecutedBefore: Time(query["executed_before"]));
+            total = trades.CountOf(filter);
         }
         catch (FormatException ex)
         {
             return (400, Error(ex.Message), headers);
         }
 
-        var path = url.AbsolutePath.TrimEnd('/');
         int size;
         try
         {
@@ -261,7 +271,7 @@ public sealed class SampleTradeServer : IAsyncDisposable
                 long start;
                 if (query["offset"] is { } offset)
                 {
-                    start = lo + long.Parse(offset, CultureInfo.InvariantCulture);
+                    start = long.Parse(offset, CultureInfo.InvariantCulture);
                 }
                 else
                 {
@@ -271,27 +281,27 @@ public sealed class SampleTradeServer : IAsyncDisposable
                         return (400, Error("page starts at 1"), headers);
                     }
 
-                    start = lo + ((page - 1) * size);
+                    start = (page - 1) * size;
                 }
 
-                return (200, Array(start, Math.Min(hi, start + size)), headers);
+                return (200, Array(filter, start, Math.Min(total, start + size)), headers);
             }
 
             case "/cursor/trades":
             {
-                var start = query["cursor"] is { Length: > 0 } cursor ? DecodeToken(cursor) : lo;
-                var end = Math.Min(hi, start + size);
+                var start = query["cursor"] is { Length: > 0 } cursor ? DecodeToken(cursor) : 0;
+                var end = Math.Min(total, start + size);
                 var json = new StringBuilder("{\"data\":");
-                AppendArray(json, start, end);
-                json.Append(",\"next_cursor\":").Append(end < hi ? "\"" + EncodeToken(end) + "\"" : "null").Append('}');
+                trades.AppendArray(json, filter, start, end);
+                json.Append(",\"next_cursor\":").Append(end < total ? "\"" + EncodeToken(end) + "\"" : "null").Append('}');
                 return (200, Encoding.UTF8.GetBytes(json.ToString()), headers);
             }
 
             case "/link/trades":
             {
-                var start = query["page_token"] is { Length: > 0 } token ? DecodeToken(token) : lo;
-                var end = Math.Min(hi, start + size);
-                if (end < hi)
+                var start = query["page_token"] is { Length: > 0 } token ? DecodeToken(token) : 0;
+                var end = Math.Min(total, start + size);
+                if (end < total)
                 {
                     var next = new StringBuilder(url.GetLeftPart(UriPartial.Path)).Append('?');
                     foreach (var name in query.AllKeys.Where(k => k is not null && k != "page_token"))
@@ -303,7 +313,7 @@ public sealed class SampleTradeServer : IAsyncDisposable
                     headers.Add(("Link", $"<{next}>; rel=\"next\""));
                 }
 
-                return (200, Array(start, end), headers);
+                return (200, Array(filter, start, end), headers);
             }
 
             default:
@@ -381,27 +391,13 @@ public sealed class SampleTradeServer : IAsyncDisposable
         return long.Parse(text.AsSpan(2), CultureInfo.InvariantCulture);
     }
 
-    private byte[] Array(long start, long end)
+    private static DateTimeOffset? Time(string? text) => text is null ? null : ParseTime(text);
+
+    private byte[] Array(SampleQuery filter, long start, long end)
     {
         var json = new StringBuilder();
-        AppendArray(json, start, end);
+        trades.AppendArray(json, filter, start, end);
         return Encoding.UTF8.GetBytes(json.ToString());
-    }
-
-    private void AppendArray(StringBuilder json, long start, long end)
-    {
-        json.Append('[');
-        for (var i = start; i < end; i++)
-        {
-            if (i > start)
-            {
-                json.Append(',');
-            }
-
-            trades.Append(json, i);
-        }
-
-        json.Append(']');
     }
 
     private static byte[] Error(string message) =>
