@@ -92,6 +92,47 @@ public sealed class RedshiftDataWarehouseTests
     }
 
     [Fact]
+    public async Task Query_QuerySecretArnSet_SignsInAsTheReadOnlyUserAndMergesAsTheOwner()
+    {
+        const string Owner = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pipeline-owner-AbCdEf";
+        const string Reader = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:pipeline-reader-AbCdEf";
+        var (warehouse, handler) = Create(
+            (op, body) => op switch
+            {
+                "ExecuteStatement" => """{"Id":"0f3c6a1e-6a55-4d2b-8a0e-2f8a9e4b9c10"}""",
+                "BatchExecuteStatement" => """{"Id":"d9b6c0c9-0747-4bf4-b142-e8883122f766"}""",
+                "DescribeStatement" => body["Id"]!.GetValue<string>().StartsWith("0f3c", StringComparison.Ordinal) ? "describe-query-finished.json" : "describe-batch-finished.json",
+                "GetStatementResult" => body["NextToken"] is null ? "result-page-1.json" : "result-page-2.json",
+                _ => throw new InvalidOperationException(op),
+            },
+            o =>
+            {
+                o.SecretArn = Owner;
+                o.QuerySecretArn = Reader;
+            });
+
+        await warehouse.QueryAsync("SELECT trade_id FROM trades", cancellationToken: Ct);
+        await warehouse.MergeAsync([new MergeBatch(Trades, [Row("T1", 1)])], Ct);
+
+        var query = System.Text.Json.Nodes.JsonNode.Parse(handler.Requests.Single(r => r.Operation == "ExecuteStatement").Body)!;
+        Assert.Equal(Reader, query["SecretArn"]!.GetValue<string>());
+        var merges = handler.Requests.Where(r => r.Operation == "BatchExecuteStatement").ToList();
+        Assert.NotEmpty(merges);
+        Assert.All(merges, r => Assert.Equal(Owner, System.Text.Json.Nodes.JsonNode.Parse(r.Body)!["SecretArn"]!.GetValue<string>()));
+        await RequestModelValidation.AssertValidAsync(handler.Requests);
+    }
+
+    [Fact]
+    public void Options_QueryDbUserOnServerless_ThrowsNamingTheSetting()
+    {
+        var options = new RedshiftOptions { WorkgroupName = "pipeline", Database = "dev", QueryDbUser = "reader" };
+
+        var e = Assert.Throws<InvalidOperationException>(options.Validate);
+
+        Assert.Contains("Redshift:QuerySecretArn", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Translate_AtParametersOutsideQuotes_BecomeColonParameters()
     {
         var (sql, names) = RedshiftQuery.Translate("SELECT '@notme', \"@col\" FROM t WHERE a = @a AND b = @b_2;");
@@ -110,12 +151,13 @@ public sealed class RedshiftDataWarehouseTests
             _ => $"{v.GetType().Name}:{v}",
         }));
 
-    private static (RedshiftDataWarehouse Warehouse, RedshiftReplayHandler Handler) Create(Func<string, System.Text.Json.Nodes.JsonObject, string> fixtureFor)
+    private static (RedshiftDataWarehouse Warehouse, RedshiftReplayHandler Handler) Create(Func<string, System.Text.Json.Nodes.JsonObject, string> fixtureFor, Action<RedshiftOptions>? configure = null)
     {
         var handler = new RedshiftReplayHandler(fixtureFor);
         var options = new AwsOptions { Region = "eu-west-1", ServiceUrl = "https://redshift-data.eu-west-1.amazonaws.com/", AccessKeyId = "AKIDEXAMPLE", SecretAccessKey = "secret", MaxRetries = 0 };
         var json = new AwsJsonClient(new HttpClient(handler), new AwsCredentialSource(options), new Uri(options.ServiceUrl), "eu-west-1", "redshift-data", "RedshiftData", "1.1", 0, TimeSpan.Zero);
         var redshift = new RedshiftOptions { WorkgroupName = "pipeline", Database = "dev", PollInitialDelay = TimeSpan.FromMilliseconds(1), StatementTimeout = TimeSpan.FromSeconds(5) };
+        configure?.Invoke(redshift);
         return (new RedshiftDataWarehouse(new RedshiftDataClient(json), redshift), handler);
     }
 }

@@ -22,6 +22,15 @@ public sealed class RedshiftOptions
     /// <summary>Database user for temporary IAM credentials (provisioned clusters).</summary>
     public string? DbUser { get; set; }
 
+    /// <summary>
+    /// Secret of a database user that may only SELECT (GRANT SELECT): QueryAsync signs in with it, so the database
+    /// refuses writes from queries. Unset: queries use <see cref="SecretArn"/> / <see cref="DbUser"/>.
+    /// </summary>
+    public string? QuerySecretArn { get; set; }
+
+    /// <summary>Database user that may only SELECT, for QueryAsync with temporary IAM credentials (provisioned clusters).</summary>
+    public string? QueryDbUser { get; set; }
+
     public string Schema { get; set; } = "public";
 
     /// <summary>First DescribeStatement poll delay; doubles up to <see cref="PollMaxDelay"/>.</summary>
@@ -52,6 +61,16 @@ public sealed class RedshiftOptions
         if (hasCluster && SecretArn is not { Length: > 0 } && DbUser is not { Length: > 0 })
         {
             throw new InvalidOperationException("A provisioned cluster needs 'Redshift:SecretArn' (Secrets Manager) or 'Redshift:DbUser' (temporary IAM credentials).");
+        }
+
+        if (QuerySecretArn is { Length: > 0 } && QueryDbUser is { Length: > 0 })
+        {
+            throw new InvalidOperationException("Set at most one of 'Redshift:QuerySecretArn' and 'Redshift:QueryDbUser' (the read-only login of queries).");
+        }
+
+        if (QueryDbUser is { Length: > 0 } && !hasCluster)
+        {
+            throw new InvalidOperationException("Setting 'Redshift:QueryDbUser' needs a provisioned cluster (Redshift:ClusterIdentifier); for Serverless set 'Redshift:QuerySecretArn'.");
         }
 
         if (!RedshiftData.RedshiftSql.IsIdentifier(Schema))

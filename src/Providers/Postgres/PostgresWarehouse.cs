@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using Pipeline.Providers.Abstractions;
@@ -13,12 +15,16 @@ namespace Pipeline.Providers.Postgres;
 /// all batches in ONE transaction. Decimals are numeric(38,10): exact, 28 integer digits, 10 fractional
 /// digits (<see cref="WarehouseDomain"/>: finer or larger values are refused, not rounded), read back at their
 /// smallest scale. Timestamps are timestamptz (UTC), dates are date.
+/// Queries run through a second login that holds SELECT only (Postgres:ReadOnlyConnectionString, or a login role
+/// the provider creates), so the database refuses writes whatever the query text does to its session.
 /// </summary>
 internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgresWarehouseOptions _options;
     private readonly string _schema;
+    private readonly SemaphoreSlim _readerGate = new(1, 1);
+    private NpgsqlDataSource? _readers;
 
     public PostgresWarehouse(PostgresWarehouseOptions options)
     {
@@ -110,9 +116,10 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(sql);
         try
         {
-            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            var readers = await ReadersAsync(cancellationToken).ConfigureAwait(false);
+            await using var connection = await readers.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            // READ ONLY: the database itself refuses writes, whatever the statement text.
+            // The login holds SELECT only: that is what refuses writes. READ ONLY just gives the plain case a clearer error.
             await ExecuteAsync(connection, transaction, "SET TRANSACTION READ ONLY", cancellationToken).ConfigureAwait(false);
             await ExecuteAsync(connection, transaction, $"SET LOCAL search_path TO {_schema}", cancellationToken).ConfigureAwait(false);
             await using var command = new NpgsqlCommand(sql, connection, transaction) { CommandTimeout = _options.CommandTimeoutSeconds };
@@ -143,13 +150,159 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
         {
             throw new WarehouseQueryException($"The query is not read-only ({e.MessageText}). QueryAsync runs SELECTs only; writes go through MergeAsync.", e);
         }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+        {
+            throw new WarehouseQueryException($"The query was refused: {e.MessageText}. Queries run with a login that may only SELECT from the warehouse tables; writes go through MergeAsync.", e);
+        }
         catch (PostgresException e)
         {
             throw new WarehouseQueryException($"The query failed: {e.SqlState} {e.MessageText}{(e.Position > 0 ? $" at position {e.Position}" : string.Empty)}. Fix the SQL or its parameters.", e);
         }
     }
 
-    public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
+    /// <summary>The login queries run with (known once a query has run).</summary>
+    internal string? ReadOnlyConnectionString { get; private set; }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_readers is not null)
+        {
+            await _readers.DisposeAsync().ConfigureAwait(false);
+        }
+
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+        _readerGate.Dispose();
+    }
+
+    /// <summary>
+    /// The read-only login, set up once per process with the owner login: USAGE on the schema and SELECT on every table
+    /// in it, now and later (default privileges); nothing else. Checked before first use: a login that can write is
+    /// refused, naming the setting to fix.
+    /// </summary>
+    private async Task<NpgsqlDataSource> ReadersAsync(CancellationToken cancellationToken)
+    {
+        if (_readers is { } ready)
+        {
+            return ready;
+        }
+
+        await _readerGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_readers is not null)
+            {
+                return _readers;
+            }
+
+            var connectionString = _options.ReadOnlyConnectionString is { Length: > 0 } configured ? configured : null;
+            var role = connectionString is null ? OwnReaderRole() : new NpgsqlConnectionStringBuilder(connectionString).Username;
+            if (string.IsNullOrEmpty(role) || role.Contains('"', StringComparison.Ordinal))
+            {
+                throw new WarehouseException("Setting 'Postgres:ReadOnlyConnectionString' names no usable Username: name the login that may only SELECT.");
+            }
+
+            var password = connectionString is null ? OwnReaderPassword(role) : null;
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await GrantSelectAsync(role, password, cancellationToken).ConfigureAwait(false);
+                    break;
+                }
+                catch (PostgresException e) when (attempt < 3 && e.SqlState is PostgresErrorCodes.DuplicateObject or PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.InternalError)
+                {
+                    // Another process set up the same login at the same moment ("tuple concurrently updated"): again.
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.UndefinedObject && password is null)
+                {
+                    throw new WarehouseException($"The login '{role}' of setting 'Postgres:ReadOnlyConnectionString' does not exist: create it (CREATE ROLE \"{role}\" LOGIN PASSWORD '...') or fix the setting.", e);
+                }
+                catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege)
+                {
+                    throw new WarehouseException(
+                        $"The login of 'Postgres:ConnectionString' cannot set up the read-only login '{role}' ({e.MessageText}): give it CREATEROLE, or create a login with SELECT only yourself and set 'Postgres:ReadOnlyConnectionString' (README, Read-only queries).",
+                        e);
+                }
+            }
+
+            connectionString ??= new NpgsqlConnectionStringBuilder(_options.ConnectionString) { Username = role, Password = password }.ConnectionString;
+            var readers = NpgsqlDataSource.Create(connectionString);
+            try
+            {
+                await RequireReadOnlyAsync(readers, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await readers.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
+            ReadOnlyConnectionString = connectionString;
+            return _readers = readers;
+        }
+        finally
+        {
+            _readerGate.Release();
+        }
+    }
+
+    private async Task GrantSelectAsync(string role, string? password, CancellationToken cancellationToken)
+    {
+        var reader = "\"" + role + "\"";
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (password is not null)
+        {
+            // Our own login: its name and password are hex (OwnReaderRole / OwnReaderPassword), safe to inline (DDL takes no parameters).
+            await ExecuteAsync(connection, transaction, $"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN CREATE ROLE {reader}; END IF; END $$", cancellationToken).ConfigureAwait(false);
+            await ExecuteAsync(connection, transaction, $"ALTER ROLE {reader} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS PASSWORD '{password}'", cancellationToken).ConfigureAwait(false);
+        }
+
+        await ExecuteAsync(connection, transaction, $"CREATE SCHEMA IF NOT EXISTS {_schema}", cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, $"GRANT USAGE ON SCHEMA {_schema} TO {reader}", cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, transaction, $"GRANT SELECT ON ALL TABLES IN SCHEMA {_schema} TO {reader}", cancellationToken).ConfigureAwait(false);
+        // Tables this (owner) login creates later are readable too.
+        await ExecuteAsync(connection, transaction, $"ALTER DEFAULT PRIVILEGES IN SCHEMA {_schema} GRANT SELECT ON TABLES TO {reader}", cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RequireReadOnlyAsync(NpgsqlDataSource readers, CancellationToken cancellationToken)
+    {
+        const string Sql = """
+            SELECT current_user::text,
+                   (SELECT rolsuper OR rolcreaterole OR rolcreatedb FROM pg_roles WHERE rolname = current_user),
+                   has_schema_privilege(@schema, 'CREATE'),
+                   (SELECT string_agg(c.relname, ', ' ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                    WHERE n.nspname = @schema AND c.relkind IN ('r', 'p', 'v', 'm')
+                      AND (pg_has_role(c.relowner, 'USAGE') OR has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER, REFERENCES')))
+            """;
+        await using var connection = await readers.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = new NpgsqlCommand(Sql, connection);
+        command.Parameters.AddWithValue("schema", _options.Schema);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var user = reader.GetString(0);
+        var powers = !reader.IsDBNull(1) && reader.GetBoolean(1);
+        var create = reader.GetBoolean(2);
+        var tables = reader.IsDBNull(3) ? null : reader.GetString(3);
+        if (powers || create || tables is not null)
+        {
+            var why = powers ? "it is a superuser or may create roles or databases" : create ? $"it may CREATE in schema {_options.Schema}" : $"it owns or may change {tables}";
+            throw new WarehouseException($"The query login '{user}' can write ({why}): set 'Postgres:ReadOnlyConnectionString' to a login that may only SELECT (README, Read-only queries), or leave it unset so the provider creates one.");
+        }
+    }
+
+    /// <summary>One login per database and schema (roles are cluster-wide): pipeline_reader_ and 16 hex digits.</summary>
+    private string OwnReaderRole()
+    {
+        var database = new NpgsqlConnectionStringBuilder(_options.ConnectionString).Database ?? string.Empty;
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(database + "\n" + _options.Schema));
+        return "pipeline_reader_" + Convert.ToHexStringLower(hash.AsSpan(0, 8));
+    }
+
+    /// <summary>Derived from the owner's connection string: every process of the pipeline sets the same password.</summary>
+    private string OwnReaderPassword(string role) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(_options.ConnectionString!), Encoding.UTF8.GetBytes(role)));
 
     private async Task<TableMergeCounts> MergeBatchAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, MergeBatch batch, int index, CancellationToken cancellationToken)
     {

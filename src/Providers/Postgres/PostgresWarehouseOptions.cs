@@ -8,6 +8,13 @@ public sealed class PostgresWarehouseOptions
     /// <summary>Npgsql connection string, e.g. Host=127.0.0.1;Port=5432;Username=postgres;Database=pipeline.</summary>
     public string? ConnectionString { get; set; }
 
+    /// <summary>
+    /// Login for <c>QueryAsync</c>: one that holds SELECT only (the schema setup grants it SELECT on the warehouse
+    /// tables). When unset, the provider creates its own login role with SELECT only (the owner login then needs
+    /// CREATEROLE). Either way the database, not a session setting, refuses writes from queries.
+    /// </summary>
+    public string? ReadOnlyConnectionString { get; set; }
+
     /// <summary>Schema of the warehouse tables (created when missing).</summary>
     public string Schema { get; set; } = "public";
 

@@ -79,7 +79,7 @@ internal sealed class RedshiftDataWarehouse : IWarehouse
         var (text, names) = RedshiftQuery.Translate(sql);
         var values = parameters ?? new Dictionary<string, object?>();
         var sqlParameters = names.Distinct(StringComparer.Ordinal).Select(n => new SqlParameter(n, ParameterValue(n, values))).ToArray();
-        var id = await _client.ExecuteStatementAsync(Execute(text, sqlParameters.Length == 0 ? null : sqlParameters, null), cancellationToken).ConfigureAwait(false);
+        var id = await _client.ExecuteStatementAsync(Execute(text, sqlParameters.Length == 0 ? null : sqlParameters, null, query: true), cancellationToken).ConfigureAwait(false);
         var done = await WaitAsync(id, cancellationToken, query: true).ConfigureAwait(false);
         if (!done.HasResultSet)
         {
@@ -163,18 +163,23 @@ internal sealed class RedshiftDataWarehouse : IWarehouse
         }
     }
 
-    private ExecuteStatementRequest Execute(string sql, SqlParameter[]? parameters, string? clientToken) => new()
+    /// <param name="query">QueryAsync: signs in as the read-only login (Redshift:QuerySecretArn / QueryDbUser) when one is set.</param>
+    private ExecuteStatementRequest Execute(string sql, SqlParameter[]? parameters, string? clientToken, bool query = false)
     {
-        Sql = sql,
-        Database = _options.Database,
-        WorkgroupName = Blank(_options.WorkgroupName),
-        ClusterIdentifier = Blank(_options.ClusterIdentifier),
-        SecretArn = Blank(_options.SecretArn),
-        DbUser = Blank(_options.DbUser),
-        Parameters = parameters,
-        ClientToken = clientToken,
-        StatementName = "pipeline",
-    };
+        var readOnly = query && (Blank(_options.QuerySecretArn) ?? Blank(_options.QueryDbUser)) is not null;
+        return new()
+        {
+            Sql = sql,
+            Database = _options.Database,
+            WorkgroupName = Blank(_options.WorkgroupName),
+            ClusterIdentifier = Blank(_options.ClusterIdentifier),
+            SecretArn = Blank(readOnly ? _options.QuerySecretArn : _options.SecretArn),
+            DbUser = Blank(readOnly ? _options.QueryDbUser : _options.DbUser),
+            Parameters = parameters,
+            ClientToken = clientToken,
+            StatementName = "pipeline",
+        };
+    }
 
     private BatchExecuteStatementRequest Batch(string[] sqls, string clientToken) => new()
     {

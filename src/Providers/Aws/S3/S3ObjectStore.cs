@@ -11,7 +11,9 @@ namespace Pipeline.Providers.Aws.S3;
 /// <see cref="IObjectStore"/> on S3. Zones map to buckets (Aws:Buckets). Uploads stream: a body smaller than
 /// the multipart threshold goes in one PutObject; a larger one in parts of Aws:MultipartPartSizeBytes. Memory stays
 /// at one pooled staging buffer (the threshold rounded up to whole parts) whatever the object size: parts are views
-/// over it, never copies. Put-if-absent is S3's conditional write (If-None-Match: *).
+/// over it, never copies. Put-if-absent is S3's conditional write (If-None-Match: *). A put costs its upload requests
+/// only: the result comes from the PUT (or CompleteMultipartUpload) response, never from a HEAD afterwards, so a writer
+/// needs s3:PutObject and nothing else.
 /// </summary>
 internal sealed class S3ObjectStore : IObjectStore
 {
@@ -40,12 +42,15 @@ internal sealed class S3ObjectStore : IObjectStore
         var smallSize = (int)Math.Min(threshold, SmallBufferBytes);
         var small = ArrayPool<byte>.Shared.Rent(smallSize);
         byte[]? staging = null;
+        string etag;
+        long size;
         try
         {
             var smallLength = await FillAsync(content, small.AsMemory(0, smallSize), cancellationToken).ConfigureAwait(false);
             if (smallLength < smallSize)
             {
-                await PutSingleAsync(bucket, key, small, smallLength, options, cancellationToken).ConfigureAwait(false);
+                etag = await PutSingleAsync(bucket, key, small, smallLength, options, cancellationToken).ConfigureAwait(false);
+                size = smallLength;
             }
             else
             {
@@ -55,11 +60,12 @@ internal sealed class S3ObjectStore : IObjectStore
                 var length = smallLength + await FillAsync(content, staging.AsMemory(smallLength, stagingLength - smallLength), cancellationToken).ConfigureAwait(false);
                 if (length < stagingLength && length < threshold)
                 {
-                    await PutSingleAsync(bucket, key, staging, length, options, cancellationToken).ConfigureAwait(false);
+                    etag = await PutSingleAsync(bucket, key, staging, length, options, cancellationToken).ConfigureAwait(false);
+                    size = length;
                 }
                 else
                 {
-                    await MultipartAsync(bucket, key, staging, stagingLength, length, content, options, cancellationToken).ConfigureAwait(false);
+                    (etag, size) = await MultipartAsync(bucket, key, staging, stagingLength, length, content, options, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -80,8 +86,9 @@ internal sealed class S3ObjectStore : IObjectStore
             }
         }
 
-        return await HeadAsync(zone, key, cancellationToken).ConfigureAwait(false)
-            ?? throw new ObjectStoreException($"Object '{key}' was written to bucket '{bucket}' but is not visible: check the bucket's consistency / replication settings.");
+        // S3 is strongly consistent and the PUT answer carries the ETag; the store knows the size, type and metadata it
+        // sent. Last-modified is the time of the answer (S3 keeps its own to the second; a HEAD returns that one).
+        return new ObjectInfo(zone, key, size, Unquote(etag), DateTimeOffset.UtcNow, options.ContentType, new Dictionary<string, string>(options.Metadata, StringComparer.Ordinal));
     }
 
     public async Task<Stream> OpenReadAsync(string zone, string key, CancellationToken cancellationToken = default)
@@ -177,7 +184,8 @@ internal sealed class S3ObjectStore : IObjectStore
         }
     }
 
-    private async Task PutSingleAsync(string bucket, string key, byte[] buffer, int length, PutOptions options, CancellationToken cancellationToken)
+    /// <returns>The ETag S3 answered.</returns>
+    private async Task<string> PutSingleAsync(string bucket, string key, byte[] buffer, int length, PutOptions options, CancellationToken cancellationToken)
     {
         var request = new PutObjectRequest
         {
@@ -197,20 +205,22 @@ internal sealed class S3ObjectStore : IObjectStore
             request.IfNoneMatch = "*";
         }
 
-        await _s3.PutObjectAsync(request, cancellationToken).ConfigureAwait(false);
+        var response = await _s3.PutObjectAsync(request, cancellationToken).ConfigureAwait(false);
+        return response.ETag ?? throw new ObjectStoreException($"S3 answered the PUT of '{key}' in bucket '{bucket}' without an ETag.");
     }
 
     /// <summary>
     /// Uploads the <paramref name="filled"/> bytes already in <paramref name="staging"/>, then refills it from
     /// <paramref name="rest"/> until the end. The staging length is a multiple of the part size, so every part
-    /// but the last is exactly the part size and each part is a view over the same buffer (no copies).
+    /// but the last is exactly the part size and each part is a view over the same buffer (no copies). Returns the completed object's ETag and size.
     /// </summary>
-    private async Task MultipartAsync(string bucket, string key, byte[] staging, int stagingLength, int filled, Stream rest, PutOptions options, CancellationToken cancellationToken)
+    private async Task<(string ETag, long Size)> MultipartAsync(string bucket, string key, byte[] staging, int stagingLength, int filled, Stream rest, PutOptions options, CancellationToken cancellationToken)
     {
         var initiate = new InitiateMultipartUploadRequest { BucketName = bucket, Key = key, ContentType = options.ContentType };
         AddMetadata(initiate.Metadata, options.Metadata);
         var upload = await _s3.InitiateMultipartUploadAsync(initiate, cancellationToken).ConfigureAwait(false);
         var parts = new List<PartETag>();
+        long total = 0;
         try
         {
             var partSize = (int)_options.MultipartPartSizeBytes;
@@ -233,6 +243,7 @@ internal sealed class S3ObjectStore : IObjectStore
                         },
                         cancellationToken).ConfigureAwait(false);
                     parts.Add(new PartETag(parts.Count + 1, response.ETag));
+                    total += size;
                 }
 
                 // A short fill means the stream ended: that was the last (possibly short) part.
@@ -245,7 +256,8 @@ internal sealed class S3ObjectStore : IObjectStore
                 complete.IfNoneMatch = "*";
             }
 
-            await _s3.CompleteMultipartUploadAsync(complete, cancellationToken).ConfigureAwait(false);
+            var completed = await _s3.CompleteMultipartUploadAsync(complete, cancellationToken).ConfigureAwait(false);
+            return (completed.ETag ?? throw new ObjectStoreException($"S3 completed the multipart upload of '{key}' in bucket '{bucket}' without an ETag."), total);
         }
         catch
         {
