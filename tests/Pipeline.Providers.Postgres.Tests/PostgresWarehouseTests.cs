@@ -70,6 +70,19 @@ public sealed class PostgresWarehouseTests(PostgresFixture postgres)
         Assert.Empty((await warehouse.QueryAsync("SELECT * FROM trades", cancellationToken: Ct)).Rows);
     }
 
+    [Theory]
+    [InlineData("nul")]
+    [InlineData("overflow")]
+    public async Task Merge_ValueTheServerRefuses_ThrowsWarehouseRejectedException(string value)
+    {
+        var warehouse = await WarehouseAsync();
+        var row = value == "nul" ? Row("T1", 1, note: "a\0b") : Row("T1", 1, amount: 1e28m);
+
+        var e = await Assert.ThrowsAsync<WarehouseRejectedException>(() => warehouse.MergeAsync([new MergeBatch(Trades, [row])], Ct));
+
+        Assert.Contains(value == "nul" ? "22021" : "22003", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Query_WithParameters_ReturnsTypedValues()
     {
