@@ -63,7 +63,7 @@ public sealed class PostgresWarehouseTests(PostgresFixture postgres)
         var other = Trades with { Name = "other_trades" };
         await warehouse.EnsureTableAsync(other, Ct);
 
-        await Assert.ThrowsAsync<WarehouseException>(() => warehouse.MergeAsync(
+        await Assert.ThrowsAsync<WarehouseRejectedException>(() => warehouse.MergeAsync(
             [new MergeBatch(Trades, [Row("T1", 1)]), new MergeBatch(other, [["T9", 1L, "not a decimal", true, new DateOnly(2026, 1, 1), DateTimeOffset.UtcNow, null]])],
             Ct));
 
