@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Pipeline.Functions.Functions;
+using Pipeline.Functions.Tests.Domain;
 using Pipeline.Functions.Tests.Refine;
 using Pipeline.Functions.Transactions;
 using Pipeline.Providers.Abstractions;
@@ -130,6 +131,59 @@ public sealed class PoisonIsolationTests(PostgresFixture postgres) : IClassFixtu
         }
 
         Assert.Empty(await bed.TransactionIdsAsync());
+    }
+
+    [Fact]
+    public async Task Run_WarehouseRefusesOneTrade_ItsMessageDeadLetteredWithTheWarehouseErrorRestLoadedAndReconciled()
+    {
+        // Through the host: after maxDequeueCount (2) the culprit goes to the dead-letter queue with the warehouse's error.
+        const int records = 100;
+        const string queue = "transactions-enriched.fifo";
+        await using var harness = new PipelineHarness(new Dictionary<string, string?> { ["Enrichment:ClaimCheckMinRecords"] = "1000" });
+        var path = Path.GetTempFileName();
+        try
+        {
+            BenchCommand.Generate(path, 0, records, TestData.Reference.Leis.Keys.Order(StringComparer.Ordinal).ToArray(), TestData.Reference.UsdPerUnit.Keys.Order().ToArray());
+            await using var enrichOnly = harness.Build(["EnrichTransactions"]);
+            await PipelineHarness.UploadReferenceAsync(enrichOnly, Ct);
+            await enrichOnly.Services.GetRequiredService<WarehouseTables>().EnsureAsync(Ct);
+            await enrichOnly.Services.GetRequiredService<IMessageQueue>().EnsureQueueAsync(new QueueDefinition(queue, enrichOnly.DeadLetterQueueFor(queue), 2), Ct);
+            await PipelineHarness.PutAsync(enrichOnly, "transactions/trades.ndjson", await File.ReadAllBytesAsync(path, Ct), Ct);
+            await enrichOnly.StartAsync(Ct);
+            await enrichOnly.WaitUntilIdleAsync(TimeSpan.FromSeconds(30), Ct);
+            await enrichOnly.StopAsync(Ct);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(harness.DataRoot, "warehouse.db")}"))
+        {
+            await connection.OpenAsync(Ct);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TRIGGER no_poison BEFORE INSERT ON transactions WHEN NEW.transaction_id = 'TX-B-000000007' BEGIN SELECT RAISE(ABORT, 'refused by the warehouse trigger'); END;";
+            await command.ExecuteNonQueryAsync(Ct);
+        }
+
+        SqliteConnection.ClearAllPools();
+        await using (var loadOnly = harness.Build(["LoadTransactions"]))
+        {
+            await loadOnly.StartAsync(Ct);
+            await loadOnly.WaitUntilIdleAsync(TimeSpan.FromSeconds(60), Ct);
+            await loadOnly.StopAsync(Ct);
+        }
+
+        var summary = await harness.SummaryAsync(Ct);
+        Assert.Equal(1, summary.DeadLettered);
+        Assert.Equal(records - 1, summary.Loaded);
+        Assert.True(summary.Reconciled, RunCommand.ToJson(summary, 0, 0));
+
+        await using var reader = harness.Build([]);
+        var dead = Assert.Single(await reader.Services.GetRequiredService<IMessageQueue>().ReceiveAsync(reader.DeadLetterQueueFor(queue), new ReceiveOptions { MaxMessages = 10 }, Ct));
+        Assert.Contains("TX-B-000000007", dead.Body, StringComparison.Ordinal);
+        Assert.Contains("refused by the warehouse trigger", dead.Attributes["pipeline-error"], StringComparison.Ordinal);
+        Assert.Equal(typeof(WarehouseRejectedException).FullName, dead.Attributes["pipeline-error-type"]);
     }
 
     /// <summary>Ten inline messages of one valid trade each (TX-01 … TX-10), each its own account and FIFO group.</summary>
