@@ -252,6 +252,23 @@ public abstract class WarehouseConformance : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Merge_NullInNotNullColumn_ThrowsWarehouseRejectedException()
+    {
+        // A refusal of the rows themselves: callers narrow the merge to find them (poison isolation).
+        var t = await EnsureAsync(Trades());
+        await Assert.ThrowsAsync<WarehouseRejectedException>(() => Warehouse.MergeAsync([new MergeBatch(t, [["t1", 1L, null, null]])], Ct));
+    }
+
+    [Fact]
+    public async Task Merge_MissingTable_ThrowsWarehouseExceptionThatIsNotARejection()
+    {
+        // Nothing to do with the rows: narrowing would only repeat it, so it must not look like a rejection.
+        var missing = Trades(ConformanceNames.Table("never_created"));
+        var e = await Assert.ThrowsAnyAsync<WarehouseException>(() => Warehouse.MergeAsync([new MergeBatch(missing, [["t1", 1L, 1m, null]])], Ct));
+        Assert.IsNotType<WarehouseRejectedException>(e);
+    }
+
+    [Fact]
     public async Task Merge_ReplaceWhereRowOutsidePartition_ThrowsAndWritesNothing()
     {
         var t = await EnsureAsync(Daily());

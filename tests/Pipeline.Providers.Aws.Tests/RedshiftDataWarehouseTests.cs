@@ -78,6 +78,16 @@ public sealed class RedshiftDataWarehouseTests
     }
 
     [Theory]
+    [InlineData("ERROR: value too long for type character varying(256)", true)]
+    [InlineData("ERROR: invalid byte sequence for encoding \"UTF8\": 0x00", true)]
+    [InlineData("ERROR: numeric field overflow Detail: A field with precision 38, scale 10 must round to an absolute value less than 10^28.", true)]
+    [InlineData("ERROR: null value in column \"amount\" violates not-null constraint", true)]
+    [InlineData("ERROR: 1023 Serializable isolation violation on table - 100234, transactions - 84, 85 (pg_class.oid)", false)]
+    [InlineData("ERROR: relation \"public.trades\" does not exist", false)]
+    public void RejectsRows_RedshiftError_OnlyDataAndConstraintErrorsRefuseTheRows(string error, bool rejects) =>
+        Assert.Equal(rejects, RedshiftDataWarehouse.RejectsRows(error));
+
+    [Theory]
     [InlineData("DELETE FROM trades")]
     [InlineData("SELECT 1; DROP TABLE trades")]
     [InlineData("WITH x AS (SELECT 1) INSERT INTO t SELECT * FROM x")]

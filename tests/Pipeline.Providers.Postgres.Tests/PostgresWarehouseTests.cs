@@ -63,11 +63,24 @@ public sealed class PostgresWarehouseTests(PostgresFixture postgres)
         var other = Trades with { Name = "other_trades" };
         await warehouse.EnsureTableAsync(other, Ct);
 
-        await Assert.ThrowsAsync<WarehouseException>(() => warehouse.MergeAsync(
+        await Assert.ThrowsAsync<WarehouseRejectedException>(() => warehouse.MergeAsync(
             [new MergeBatch(Trades, [Row("T1", 1)]), new MergeBatch(other, [["T9", 1L, "not a decimal", true, new DateOnly(2026, 1, 1), DateTimeOffset.UtcNow, null]])],
             Ct));
 
         Assert.Empty((await warehouse.QueryAsync("SELECT * FROM trades", cancellationToken: Ct)).Rows);
+    }
+
+    [Theory]
+    [InlineData("nul")]
+    [InlineData("overflow")]
+    public async Task Merge_ValueTheServerRefuses_ThrowsWarehouseRejectedException(string value)
+    {
+        var warehouse = await WarehouseAsync();
+        var row = value == "nul" ? Row("T1", 1, note: "a\0b") : Row("T1", 1, amount: 1e28m);
+
+        var e = await Assert.ThrowsAsync<WarehouseRejectedException>(() => warehouse.MergeAsync([new MergeBatch(Trades, [row])], Ct));
+
+        Assert.Contains(value == "nul" ? "22021" : "22003", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

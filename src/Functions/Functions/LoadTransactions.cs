@@ -9,7 +9,9 @@ namespace Pipeline.Functions.Functions;
 /// <summary>
 /// L1 → warehouse: re-validates every message (a bad one fails alone and, after maxDequeueCount,
 /// is dead-lettered by the host), then merges the good ones in ONE warehouse transaction into
-/// transactions, confirmations, regulatory_reports (reportable only) and transaction_versions.
+/// transactions, confirmations, regulatory_reports (reportable only) and transaction_versions. When the warehouse
+/// refuses a row, the refusal is narrowed to the message holding it (<see cref="PoisonIsolation"/>): the others load,
+/// that message fails with the warehouse's error; a transient warehouse error fails the whole batch.
 /// A message holds its records inline or is a claim check for a chunk object in the prepare zone; chunk records are
 /// re-validated like inline ones, and a missing, corrupt or incomplete chunk fails that message alone.
 /// The highest version wins whatever the arrival order; re-running any message changes nothing.
@@ -17,6 +19,7 @@ namespace Pipeline.Functions.Functions;
 public sealed class LoadTransactions(IWarehouse warehouse, IObjectStore store, WarehouseTables tables, ILogger<LoadTransactions> logger)
 {
     private const string RejectedTemplate = "Message {MessageId} rejected: {Reason}";
+    private const string RefusedTemplate = "Message {MessageId} refused by the warehouse (the rest of the batch merged without it): {Error}";
     private const string MergedTemplate = "Merged {Records} records from {Messages} messages ({Rejected} rejected)";
 
     [Function("LoadTransactions")]
@@ -34,7 +37,7 @@ public sealed class LoadTransactions(IWarehouse warehouse, IObjectStore store, W
         });
 
         var failures = new List<MessageFailure>();
-        var records = new List<EnrichedTransaction>();
+        var good = new List<(ReceivedMessage Message, IReadOnlyList<EnrichedTransaction> Records)>();
         for (var i = 0; i < messages.Count; i++)
         {
             var (problem, batch) = checks[i];
@@ -45,18 +48,28 @@ public sealed class LoadTransactions(IWarehouse warehouse, IObjectStore store, W
                 continue;
             }
 
-            records.AddRange(batch!);
+            good.Add((messages[i], batch!));
         }
 
-        if (records.Count > 0)
+        if (good.Count > 0)
         {
             await tables.EnsureAsync(cancellationToken);
-            await warehouse.MergeAsync(WarehouseSchema.Batches(records), cancellationToken);
         }
 
-        logger.LogInformation(MergedTemplate, records.Count, messages.Count - failures.Count, failures.Count);
+        // One merge for all good messages; a row the warehouse refuses fails only its own message.
+        var refused = await PoisonIsolation.MergeAsync(good, MergeAsync, cancellationToken);
+        foreach (var (item, error) in refused)
+        {
+            logger.LogWarning(RefusedTemplate, item.Message.MessageId, error.Message);
+            failures.Add(new MessageFailure(item.Message.MessageId, error.Message, error));
+        }
+
+        logger.LogInformation(MergedTemplate, good.Where(g => !refused.Any(r => r.Item.Message == g.Message)).Sum(g => g.Records.Count), messages.Count - failures.Count, failures.Count);
         return failures.Count == 0 ? QueueBatchResult.Success : new QueueBatchResult(failures);
     }
+
+    private Task MergeAsync(IReadOnlyList<(ReceivedMessage Message, IReadOnlyList<EnrichedTransaction> Records)> items, CancellationToken cancellationToken) =>
+        warehouse.MergeAsync(WarehouseSchema.Batches(items.SelectMany(i => i.Records).ToList()), cancellationToken);
 
     /// <summary>(null, records) when the message may be loaded; otherwise (why not, null).</summary>
     public static async Task<(string? Problem, IReadOnlyList<EnrichedTransaction>? Records)> CheckAsync(ReceivedMessage message, IObjectStore store, CancellationToken cancellationToken = default)

@@ -20,6 +20,7 @@ internal sealed class QueueListener
     private const string PollFailedTemplate = "Polling queue '{Queue}' for function '{FunctionName}' failed; retrying";
     private const string DeadLetteredTemplate = "Message {MessageId} from queue '{Queue}' moved to dead-letter queue '{DeadLetterQueue}' after {ReceiveCount} deliveries: {Error}";
     private const string ReturnedTemplate = "Message {MessageId} from queue '{Queue}' failed (delivery {ReceiveCount} of {MaxDequeueCount}); visible again in {Delay}: {Error}";
+    private const string HeldBackTemplate = "Message {MessageId} of group {GroupId} from queue '{Queue}' returns unacknowledged behind a failed message of its group (FIFO order); visible again in {Delay}";
     private const string ReleasedTemplate = "Released {Count} unfinished message(s) to queue '{Queue}' on shutdown";
     private const string HeartbeatFailedTemplate = "Visibility heartbeat on queue '{Queue}' failed";
     private const string UnknownFailureTemplate = "Function '{FunctionName}' reported a failure for message id '{MessageId}', which is not in the batch; ignored";
@@ -201,28 +202,54 @@ internal sealed class QueueListener
             return;
         }
 
-        var succeeded = messages.Where(m => !failures.ContainsKey(m.MessageId)).Select(m => m.ReceiptHandle).ToList();
+        // FIFO: a message after a failed one of its group is not acknowledged (it would overtake the failed one), unless
+        // that one is dead-lettered now and never comes back; then it is acknowledged once the move succeeded.
+        var failed = messages.Where(m => failures.ContainsKey(m.MessageId)).ToList();
+        var poison = failed.Where(m => m.ReceiveCount >= maxDequeue).Select(m => (m, failures[m.MessageId].Reason, failures[m.MessageId].Type)).ToList();
+        var retry = failed.Where(m => m.ReceiveCount < maxDequeue).ToList();
+        var fifo = _queue.EndsWith(".fifo", StringComparison.Ordinal);
+        var failedIds = failures.Keys.ToHashSet(StringComparer.Ordinal);
+        var held = fifo ? FifoGroups.HeldBack(messages, failedIds, poison.Select(p => p.m.MessageId).ToHashSet(StringComparer.Ordinal)) : [];
+        var behind = fifo ? FifoGroups.HeldBack(messages, failedIds).Except(held).ToHashSet() : [];
+
+        var succeeded = messages.Where(m => !failures.ContainsKey(m.MessageId) && !held.Contains(m) && !behind.Contains(m)).Select(m => m.ReceiptHandle).ToList();
         if (succeeded.Count > 0)
         {
             await _queues.DeleteBatchAsync(_queue, succeeded, CancellationToken.None);
         }
 
-        var failed = messages.Where(m => failures.ContainsKey(m.MessageId)).ToList();
-        var poison = failed.Where(m => m.ReceiveCount >= maxDequeue).Select(m => (m, failures[m.MessageId].Reason, failures[m.MessageId].Type)).ToList();
         if (poison.Count > 0)
         {
             await DeadLetterAsync(poison, CancellationToken.None);
         }
 
-        var retry = failed.Where(m => m.ReceiveCount < maxDequeue).ToList();
-        if (retry.Count > 0)
+        if (behind.Count > 0)
         {
-            var changes = new List<VisibilityChange>(retry.Count);
+            await _queues.DeleteBatchAsync(_queue, behind.Select(m => m.ReceiptHandle).ToList(), CancellationToken.None);
+        }
+
+        if (retry.Count > 0 || held.Count > 0)
+        {
+            var changes = new List<VisibilityChange>(retry.Count + held.Count);
+            var groupDelay = new Dictionary<string, TimeSpan>(StringComparer.Ordinal);
             foreach (var m in retry)
             {
                 var delay = _settings.Retry?.GetDelay(m.ReceiveCount) ?? TimeSpan.Zero;
                 changes.Add(new VisibilityChange(m.ReceiptHandle, delay));
                 _logger.LogWarning(ReturnedTemplate, m.MessageId, _queue, m.ReceiveCount, maxDequeue, delay, failures[m.MessageId].Reason);
+                if (m.GroupId is not null)
+                {
+                    groupDelay[m.GroupId] = groupDelay.TryGetValue(m.GroupId, out var d) && d > delay ? d : delay;
+                }
+            }
+
+            // Visible again no earlier than the failed message of the group, so a redelivery starts with that one.
+            // The release counts as a receive (SQS cannot undo one): see README "FIFO order after a failure".
+            foreach (var m in held)
+            {
+                var delay = groupDelay.GetValueOrDefault(m.GroupId!);
+                changes.Add(new VisibilityChange(m.ReceiptHandle, delay));
+                _logger.LogInformation(HeldBackTemplate, m.MessageId, m.GroupId, _queue, delay);
             }
 
             await _queues.ChangeVisibilityBatchAsync(_queue, changes, CancellationToken.None);

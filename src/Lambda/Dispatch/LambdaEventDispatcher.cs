@@ -163,31 +163,18 @@ public sealed class LambdaEventDispatcher
             failed.Add(failure.MessageId);
         }
 
-        var failedGroups = new HashSet<string>(StringComparer.Ordinal);
+        // The group rule the host applies too (FifoGroups); only records from a FIFO queue have a group to keep in order.
+        var grouped = sqsEvent.Records.Zip(messages, (record, message) => record.IsFromFifoQueue ? message : message with { GroupId = null }).ToList();
+        var held = FifoGroups.HeldBack(grouped, failed).Select(m => m.MessageId).ToHashSet(StringComparer.Ordinal);
         var answer = new List<SqsBatchItemFailure>();
-        foreach (var (record, message) in sqsEvent.Records.Zip(messages))
+        foreach (var message in grouped.Where(m => failed.Contains(m.MessageId) || held.Contains(m.MessageId)).DistinctBy(m => m.MessageId))
         {
-            var groupFailed = message.GroupId is not null && record.IsFromFifoQueue && failedGroups.Contains(message.GroupId);
-            if (failed.Contains(message.MessageId))
-            {
-                if (message.GroupId is not null && record.IsFromFifoQueue)
-                {
-                    failedGroups.Add(message.GroupId);
-                }
-            }
-            else if (groupFailed)
+            if (held.Contains(message.MessageId))
             {
                 _logger.LogInformation(GroupFailedLog, message.MessageId, message.GroupId);
             }
-            else
-            {
-                continue;
-            }
 
-            if (answer.All(a => !string.Equals(a.ItemIdentifier, message.MessageId, StringComparison.Ordinal)))
-            {
-                answer.Add(new SqsBatchItemFailure { ItemIdentifier = message.MessageId });
-            }
+            answer.Add(new SqsBatchItemFailure { ItemIdentifier = message.MessageId });
         }
 
         return new SqsBatchResponse { BatchItemFailures = answer };

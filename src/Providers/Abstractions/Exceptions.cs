@@ -86,3 +86,16 @@ public sealed class WarehouseQueryException : WarehouseException
     {
     }
 }
+
+/// <summary>
+/// The warehouse refused the rows of a merge (a value it cannot store, a constraint, a trigger): the same rows fail
+/// again on every retry, so a caller merging rows from several sources can narrow the call to find them. Other
+/// <see cref="WarehouseException"/>s and connection errors may be transient and say nothing about the rows.
+/// </summary>
+public sealed class WarehouseRejectedException : WarehouseException
+{
+    public WarehouseRejectedException(string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+    }
+}

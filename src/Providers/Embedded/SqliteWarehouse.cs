@@ -109,6 +109,10 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                 return new MergeResult(counts);
             }, cancellationToken).ConfigureAwait(false);
         }
+        catch (SqliteException ex) when (RejectsRows(ex))
+        {
+            throw new WarehouseRejectedException($"Merge failed and was rolled back (nothing written to any table): the warehouse refused a row: {ex.Message}", ex);
+        }
         catch (SqliteException ex)
         {
             throw new WarehouseException($"Merge failed and was rolled back (nothing written to any table): {ex.Message}. If a table is missing, call EnsureTableAsync first.", ex);
@@ -291,6 +295,9 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
         return map;
     }
 
+    /// <summary>Errors about the rows themselves (constraint, trigger RAISE, type mismatch, too big): retrying them fails again.</summary>
+    private static bool RejectsRows(SqliteException ex) => ex.SqliteErrorCode is 18 or 19 or 20;
+
     /// <summary>Encodes rows and keeps, per key, the row with the highest version (the last one on a tie), in first-seen order.</summary>
     private static List<object?[]> Collapse(TableDefinition table, IReadOnlyList<object?[]> rows)
     {
@@ -316,7 +323,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                 {
                     if (!column.Nullable)
                     {
-                        throw new WarehouseException($"Row {r} for table '{table.Name}': column '{column.Name}' is not nullable but the value is null.");
+                        throw new WarehouseRejectedException($"Row {r} for table '{table.Name}': column '{column.Name}' is not nullable but the value is null.");
                     }
 
                     continue;
@@ -328,7 +335,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                 }
 
                 stored[i] = WarehouseValues.ToStored(column.Type, row[i]!)
-                    ?? throw new WarehouseException($"Row {r} for table '{table.Name}': column '{column.Name}' is {column.Type} but the value is a {row[i]!.GetType().Name}. Use string, long, decimal, bool, DateOnly or DateTimeOffset.");
+                    ?? throw new WarehouseRejectedException($"Row {r} for table '{table.Name}': column '{column.Name}' is {column.Type} but the value is a {row[i]!.GetType().Name}. Use string, long, decimal, bool, DateOnly or DateTimeOffset.");
             }
 
             string keyText;

@@ -103,6 +103,10 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
 
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
+        catch (PostgresException e) when (RejectsRows(e))
+        {
+            throw new WarehouseRejectedException($"Merge failed and was rolled back (nothing written): {e.SqlState} {e.MessageText}. {Hint(e)}", e);
+        }
         catch (PostgresException e)
         {
             throw new WarehouseException($"Merge failed and was rolled back (nothing written): {e.SqlState} {e.MessageText}. {Hint(e)}", e);
@@ -414,7 +418,7 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
         {
             if (!column.Nullable)
             {
-                throw new WarehouseException($"Column {table}.{column.Name} is not nullable but a row has null. Quarantine such rows before merging.");
+                throw new WarehouseRejectedException($"Column {table}.{column.Name} is not nullable but a row has null. Quarantine such rows before merging.");
             }
 
             await writer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
@@ -454,7 +458,7 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
                 await writer.WriteAsync(ts.ToUniversalTime(), NpgsqlDbType.TimestampTz, cancellationToken).ConfigureAwait(false);
                 break;
             default:
-                throw new WarehouseException($"Column {table}.{column.Name} is {column.Type} but a row holds a {value.GetType().Name} ('{Convert.ToString(value, CultureInfo.InvariantCulture)}'). Convert the value to the column's type before merging.");
+                throw new WarehouseRejectedException($"Column {table}.{column.Name} is {column.Type} but a row holds a {value.GetType().Name} ('{Convert.ToString(value, CultureInfo.InvariantCulture)}'). Convert the value to the column's type before merging.");
         }
     }
 
@@ -526,6 +530,14 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
         ColumnType.Timestamp => "timestamptz",
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "Unknown column type."),
     };
+
+    /// <summary>
+    /// The server refused the rows themselves: data exceptions (class 22: a value out of range, NUL in text, bad
+    /// encoding), integrity constraints (class 23), a row too big (54000). Retrying the same rows fails again.
+    /// Serialization failures, deadlocks, lost connections and cancellation are not: they fail the whole call.
+    /// </summary>
+    private static bool RejectsRows(PostgresException e) =>
+        e.SqlState.StartsWith("22", StringComparison.Ordinal) || e.SqlState.StartsWith("23", StringComparison.Ordinal) || e.SqlState == PostgresErrorCodes.ProgramLimitExceeded;
 
     private static string Hint(PostgresException e) => e.SqlState switch
     {

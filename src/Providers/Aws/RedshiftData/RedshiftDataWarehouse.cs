@@ -132,7 +132,9 @@ internal sealed class RedshiftDataWarehouse : IWarehouse
                 case "ABORTED":
                     var failedSub = d.SubStatements?.FirstOrDefault(s => s.Status is "FAILED" or "ABORTED");
                     var message = $"Redshift statement {id} {d.Status}: {d.Error ?? failedSub?.Error ?? "no error text"}{(failedSub?.QueryString is { } q ? $" (in: {Preview(q)})" : string.Empty)}. Nothing of this call was committed; fix the SQL/definition and retry.";
-                    throw query ? new WarehouseQueryException(message) : new WarehouseException(message);
+                    throw query ? new WarehouseQueryException(message)
+                        : d.Status == "FAILED" && RejectsRows(d.Error ?? failedSub?.Error) ? new WarehouseRejectedException(message)
+                        : new WarehouseException(message);
             }
 
             if (DateTime.UtcNow + delay > deadline)
@@ -145,6 +147,21 @@ internal sealed class RedshiftDataWarehouse : IWarehouse
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.PollMaxDelay.Ticks));
         }
     }
+
+    /// <summary>
+    /// The Data API reports no SQLSTATE, only Redshift's message: these texts are the data and constraint errors
+    /// (PostgreSQL classes 22 and 23) that refuse a row, so the caller may narrow the merge. Anything else (serializable
+    /// isolation violations, cancellations, a missing table) keeps failing the whole call.
+    /// </summary>
+    internal static bool RejectsRows(string? error) =>
+        error is not null && RowErrors.Any(e => error.Contains(e, StringComparison.OrdinalIgnoreCase));
+
+    private static readonly string[] RowErrors =
+    [
+        "invalid input syntax", "value too long", "out of range", "numeric field overflow", "overflow for type",
+        "null value in column", "violates not-null constraint", "violates check constraint", "invalid byte sequence",
+        "invalid digit", "invalid character", "division by zero",
+    ];
 
     private async Task DropStagesAsync(MergePlan plan, string token)
     {
