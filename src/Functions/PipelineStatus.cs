@@ -80,8 +80,12 @@ public sealed record PipelineStatus(
             }
         }
 
-        return new PipelineStatus(source, state, audits, queues, records, files);
+        var conflicts = await PipelineSummary.CountConflictsAsync(services.GetRequiredService<IWarehouse>(), cancellationToken);
+        return new PipelineStatus(source, state, audits, queues, records, files) { Conflicts = conflicts };
     }
+
+    /// <summary>Versions loaded with more than one distinct content (see transaction_contents).</summary>
+    public long Conflicts { get; init; }
 
     /// <summary>One audit as a line of text.</summary>
     public static string Describe(IngestionAudit audit)
@@ -124,7 +128,8 @@ public sealed record PipelineStatus(
                 : $"  {q.Name,-40} {q.Role,-16} (not created yet)");
         }
 
-        text.Append(CultureInfo.InvariantCulture, $"Quarantine: {QuarantinedRecords:N0} records, {QuarantinedFiles:N0} whole files");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Quarantine: {QuarantinedRecords:N0} records, {QuarantinedFiles:N0} whole files");
+        text.Append(CultureInfo.InvariantCulture, $"Conflicts: {Conflicts:N0} versions loaded with more than one content (SELECT * FROM transaction_contents)");
         return text.ToString();
     }
 
@@ -169,6 +174,7 @@ public sealed record PipelineStatus(
             w.WriteNumber("dead_lettered", Queues.Where(q => q.Role == "dead letters").Sum(q => q.Depth?.Total ?? 0));
             w.WriteNumber("quarantined_records", QuarantinedRecords);
             w.WriteNumber("quarantined_files", QuarantinedFiles);
+            w.WriteNumber("conflicts", Conflicts);
             w.WriteEndObject();
         }
 

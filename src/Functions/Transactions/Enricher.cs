@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -63,6 +64,8 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
             flags.Add("WATCHLIST_COUNTRY");
         }
 
+        var content = ContentHash(
+            t.TransactionId, t.Version, t.Status, t.TradeDate, t.ExecutedAt, t.AccountId, t.TraderId, t.CounterpartyLei, t.Isin, t.AssetClass, t.Side, t.Quantity, t.Price, t.Currency, t.VenueMic);
         var reasons = new List<string>(2);
         if (reference.EeaVenues.Contains(t.VenueMic))
         {
@@ -104,7 +107,8 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
             RiskFlags = string.Join(',', flags),
             Reportable = reasons.Count > 0,
             ReportableReason = string.Join(',', reasons),
-            DedupId = DedupId(t.TransactionId, t.Version),
+            ContentHash = content,
+            DedupId = DedupId(t.TransactionId, t.Version, content),
             GroupId = t.AccountId,
             SourceKey = lineage.SourceKey,
             SourceEtag = lineage.SourceEtag,
@@ -132,7 +136,55 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
         return date;
     }
 
-    /// <summary>SHA-256 (lowercase hex) of transaction_id, U+001F, version.</summary>
-    public static string DedupId(string transactionId, int version) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{transactionId}\u001f{version.ToString(System.Globalization.CultureInfo.InvariantCulture)}")));
+    /// <summary>
+    /// SHA-256 (lowercase hex) of transaction_id, U+001F, version, U+001F, content hash: equal for two copies of the same
+    /// content (whatever their lineage), different for two contents of one version, so FIFO deduplication never drops a
+    /// conflicting copy.
+    /// </summary>
+    public static string DedupId(string transactionId, int version, string contentHash) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{transactionId}\u001f{version.ToString(CultureInfo.InvariantCulture)}\u001f{contentHash}")));
+
+    /// <summary>The content hash of an enriched record, recomputed from its L0 fields (what the loader checks).</summary>
+    public static string ContentHash(EnrichedTransaction t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        return ContentHash(t.TransactionId, t.Version, t.Status, t.TradeDate, t.ExecutedAt, t.AccountId, t.TraderId, t.CounterpartyLei, t.Isin, t.AssetClass, t.Side, t.Quantity, t.Price, t.Currency, t.VenueMic);
+    }
+
+    /// <summary>
+    /// SHA-256 (lowercase hex) of the business content: the L0 fields as validated (not the enrichment, which follows
+    /// from reference data, and not the lineage), canonical so that the same trade in JSON, NDJSON or CSV hashes the same:
+    /// "content/v1", then each field after U+001F; dates yyyy-MM-dd, executed_at as the UTC instant
+    /// (yyyy-MM-ddTHH:mm:ss.fffffffZ), decimals invariant without trailing zeros (100.0 = 100).
+    /// </summary>
+    public static string ContentHash(
+        string transactionId, int version, string status, DateOnly tradeDate, DateTimeOffset executedAt, string accountId, string traderId,
+        string counterpartyLei, string isin, string assetClass, string side, decimal quantity, decimal price, string currency, string venueMic)
+    {
+        var text = string.Join(
+            '\u001f',
+            "content/v1",
+            transactionId,
+            version.ToString(CultureInfo.InvariantCulture),
+            status,
+            tradeDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            executedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
+            accountId,
+            traderId,
+            counterpartyLei,
+            isin,
+            assetClass,
+            side,
+            Canonical(quantity),
+            Canonical(price),
+            currency,
+            venueMic);
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+    }
+
+    private static string Canonical(decimal value)
+    {
+        var text = value.ToString(CultureInfo.InvariantCulture);
+        return text.Contains('.', StringComparison.Ordinal) ? text.TrimEnd('0').TrimEnd('.') : text;
+    }
 }
