@@ -129,7 +129,7 @@ public sealed record PipelineStatus(
         }
 
         text.AppendLine(CultureInfo.InvariantCulture, $"Quarantine: {QuarantinedRecords:N0} records, {QuarantinedFiles:N0} whole files");
-        text.Append(CultureInfo.InvariantCulture, $"Conflicts: {Conflicts:N0} versions loaded with more than one content (SELECT * FROM transaction_contents)");
+        text.Append(CultureInfo.InvariantCulture, $"Conflicts: {Conflicts:N0} versions loaded with more than one content (each content is a row of transaction_contents)");
         return text.ToString();
     }
 
