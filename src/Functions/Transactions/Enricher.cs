@@ -141,8 +141,25 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
     /// content (whatever their lineage), different for two contents of one version, so FIFO deduplication never drops a
     /// conflicting copy.
     /// </summary>
-    public static string DedupId(string transactionId, int version, string contentHash) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{transactionId}\u001f{version.ToString(CultureInfo.InvariantCulture)}\u001f{contentHash}")));
+    public static string DedupId(string transactionId, int version, string contentHash)
+    {
+        ArgumentNullException.ThrowIfNull(transactionId);
+        ArgumentNullException.ThrowIfNull(contentHash);
+        var writer = new HashInput(transactionId.Length + contentHash.Length);
+        try
+        {
+            writer.Text(transactionId);
+            writer.Separator();
+            writer.Number(version);
+            writer.Separator();
+            writer.Text(contentHash);
+            return writer.Sha256Hex();
+        }
+        finally
+        {
+            writer.Dispose();
+        }
+    }
 
     /// <summary>The content hash of an enriched record, recomputed from its L0 fields (what the loader checks).</summary>
     public static string ContentHash(EnrichedTransaction t)
@@ -161,30 +178,119 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
         string transactionId, int version, string status, DateOnly tradeDate, DateTimeOffset executedAt, string accountId, string traderId,
         string counterpartyLei, string isin, string assetClass, string side, decimal quantity, decimal price, string currency, string venueMic)
     {
-        var text = string.Join(
-            '\u001f',
-            "content/v1",
-            transactionId,
-            version.ToString(CultureInfo.InvariantCulture),
-            status,
-            tradeDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-            executedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture),
-            accountId,
-            traderId,
-            counterpartyLei,
-            isin,
-            assetClass,
-            side,
-            Canonical(quantity),
-            Canonical(price),
-            currency,
-            venueMic);
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+        // Written as UTF-8 straight into a pooled buffer and hashed there: one string per record (the hex), not twenty.
+        var writer = new HashInput(transactionId.Length + status.Length + accountId.Length + traderId.Length + counterpartyLei.Length
+            + isin.Length + assetClass.Length + side.Length + currency.Length + venueMic.Length);
+        try
+        {
+            writer.Text("content/v1");
+            writer.Separator();
+            writer.Text(transactionId);
+            writer.Separator();
+            writer.Number(version);
+            writer.Separator();
+            writer.Text(status);
+            writer.Separator();
+            writer.Formatted(tradeDate, "yyyy-MM-dd");
+            writer.Separator();
+            writer.Formatted(executedAt.UtcDateTime, "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'");
+            foreach (var text in (ReadOnlySpan<string>)[accountId, traderId, counterpartyLei, isin, assetClass, side])
+            {
+                writer.Separator();
+                writer.Text(text);
+            }
+
+            writer.Separator();
+            writer.Decimal(quantity);
+            writer.Separator();
+            writer.Decimal(price);
+            writer.Separator();
+            writer.Text(currency);
+            writer.Separator();
+            writer.Text(venueMic);
+            return writer.Sha256Hex();
+        }
+        finally
+        {
+            writer.Dispose();
+        }
     }
 
-    private static string Canonical(decimal value)
+    /// <summary>UTF-8 hash input in a pooled buffer (U+001F separators, invariant formats), hashed without copies.</summary>
+    private struct HashInput(int textLength) : IDisposable
     {
-        var text = value.ToString(CultureInfo.InvariantCulture);
-        return text.Contains('.', StringComparison.Ordinal) ? text.TrimEnd('0').TrimEnd('.') : text;
+        private byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((textLength * 3) + 256);
+        private int length;
+
+        public void Separator()
+        {
+            Ensure(1)[0] = 0x1F;
+            length++;
+        }
+
+        public void Text(string value)
+        {
+            length += Encoding.UTF8.GetBytes(value, Ensure(Encoding.UTF8.GetMaxByteCount(value.Length)));
+        }
+
+        public void Number(int value)
+        {
+            value.TryFormat(Ensure(11), out var written, default, CultureInfo.InvariantCulture);
+            length += written;
+        }
+
+        public void Formatted<T>(T value, string format)
+            where T : IUtf8SpanFormattable
+        {
+            value.TryFormat(Ensure(64), out var written, format, CultureInfo.InvariantCulture);
+            length += written;
+        }
+
+        /// <summary>Invariant, without trailing zeros (100.0 and 100 are one value).</summary>
+        public void Decimal(decimal value)
+        {
+            var span = Ensure(64);
+            value.TryFormat(span, out var written, default, CultureInfo.InvariantCulture);
+            if (span[..written].Contains((byte)'.'))
+            {
+                while (span[written - 1] == (byte)'0')
+                {
+                    written--;
+                }
+
+                if (span[written - 1] == (byte)'.')
+                {
+                    written--;
+                }
+            }
+
+            length += written;
+        }
+
+        public readonly string Sha256Hex()
+        {
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(buffer.AsSpan(0, length), hash);
+            return Convert.ToHexStringLower(hash);
+        }
+
+        public void Dispose()
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            buffer = [];
+        }
+
+        private Span<byte> Ensure(int bytes)
+        {
+            if (length + bytes > buffer.Length)
+            {
+                var larger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(buffer.Length * 2, length + bytes));
+                buffer.AsSpan(0, length).CopyTo(larger);
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                buffer = larger;
+            }
+
+            return buffer.AsSpan(length, bytes);
+        }
     }
 }
