@@ -84,7 +84,8 @@ public sealed record PipelineStatus(
             }
         }
 
-        return new PipelineStatus(source, state, audits, queues, records, files, await ObjectStatesAsync(services, store, settings, cancellationToken));
+        var conflicts = await PipelineSummary.CountConflictsAsync(services.GetRequiredService<IWarehouse>(), cancellationToken);
+        return new PipelineStatus(source, state, audits, queues, records, files, await ObjectStatesAsync(services, store, settings, cancellationToken)) { Conflicts = conflicts };
     }
 
     private static async Task<ObjectStates> ObjectStatesAsync(IServiceProvider services, IObjectStore store, PipelineSettings settings, CancellationToken cancellationToken)
@@ -120,6 +121,9 @@ public sealed record PipelineStatus(
 
         return new ObjectStates(raw, processed, pending, dead);
     }
+
+    /// <summary>Versions loaded with more than one distinct content (see transaction_contents).</summary>
+    public long Conflicts { get; init; }
 
     /// <summary>One audit as a line of text.</summary>
     public static string Describe(IngestionAudit audit)
@@ -168,7 +172,8 @@ public sealed record PipelineStatus(
                 : $"  {q.Name,-40} {q.Role,-16} (not created yet)");
         }
 
-        text.Append(CultureInfo.InvariantCulture, $"Quarantine: {QuarantinedRecords:N0} records, {QuarantinedFiles:N0} whole files");
+        text.AppendLine(CultureInfo.InvariantCulture, $"Quarantine: {QuarantinedRecords:N0} records, {QuarantinedFiles:N0} whole files");
+        text.Append(CultureInfo.InvariantCulture, $"Conflicts: {Conflicts:N0} versions loaded with more than one content (each content is a row of transaction_contents)");
         return text.ToString();
     }
 
@@ -213,6 +218,7 @@ public sealed record PipelineStatus(
             w.WriteNumber("dead_lettered", Queues.Where(q => q.Role == "dead letters").Sum(q => q.Depth?.Total ?? 0));
             w.WriteNumber("quarantined_records", QuarantinedRecords);
             w.WriteNumber("quarantined_files", QuarantinedFiles);
+            w.WriteNumber("conflicts", Conflicts);
             w.WriteStartObject("objects");
             w.WriteNumber("raw", Objects.Raw);
             w.WriteNumber("processed", Objects.Processed);

@@ -52,6 +52,9 @@ public sealed record PipelineSummary
     /// <summary>Everything that keeps the summary from reconciling, one line each (capped).</summary>
     public required IReadOnlyList<string> Problems { get; init; }
 
+    /// <summary>(transaction_id, version) pairs loaded with more than one distinct content (each kept in transaction_contents).</summary>
+    public long Conflicts { get; init; }
+
     public required bool Reconciled { get; init; }
 
     public required IReadOnlyDictionary<string, long> Tables { get; init; }
@@ -213,6 +216,7 @@ public sealed record PipelineSummary
         var tables = new Dictionary<string, long>(StringComparer.Ordinal);
         var loadedVersions = new HashSet<string>(StringComparer.Ordinal);
         QueryResult first = new([], []);
+        long conflicts = 0;
         if (await TablesExistAsync(warehouse, cancellationToken))
         {
             foreach (var table in WarehouseSchema.All)
@@ -227,6 +231,7 @@ public sealed record PipelineSummary
                 loadedVersions.Add($"{row[0]}\u001f{Convert.ToInt64(row[1], System.Globalization.CultureInfo.InvariantCulture)}");
             }
 
+            conflicts = await CountConflictsAsync(warehouse, cancellationToken);
             first = await warehouse.QueryAsync(
                 "SELECT transaction_id, version, status, account_id, side, quantity, price, currency, notional_usd, settlement_date, counterparty_name, risk_flags, reportable FROM transactions ORDER BY transaction_id LIMIT 10",
                 null,
@@ -289,6 +294,7 @@ public sealed record PipelineSummary
             Quarantined = quarantined,
             DeadLettered = deadLettered.Count,
             Missing = missing,
+            Conflicts = conflicts,
             Problems = problems,
             Reconciled = problems.Count == 0,
             Tables = tables,
@@ -303,6 +309,21 @@ public sealed record PipelineSummary
     private static string ObjectId(string key, string etag) => key + "\u001f" + etag;
 
     private static string Describe(string version) => version.Replace("\u001f", " v", StringComparison.Ordinal);
+
+    /// <summary>Versions with more than one distinct content; 0 before the first load created the table.</summary>
+    public static async Task<long> CountConflictsAsync(IWarehouse warehouse, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(warehouse);
+        try
+        {
+            var result = await warehouse.QueryAsync(WarehouseSchema.ConflictsSql, null, cancellationToken);
+            return Convert.ToInt64(result.Rows[0][0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (WarehouseQueryException)
+        {
+            return 0;
+        }
+    }
 
     private static async Task<bool> TablesExistAsync(IWarehouse warehouse, CancellationToken cancellationToken)
     {

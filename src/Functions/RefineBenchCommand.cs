@@ -118,6 +118,7 @@ public static class RefineBenchCommand
             RiskFlags = string.Empty,
             Reportable = false,
             ReportableReason = "none",
+            ContentHash = $"{id}-{(amend || cancel ? 2 : 1)}",
             DedupId = $"{id}-{(amend || cancel ? 2 : 1)}",
             GroupId = "g",
             SourceKey = "bench",

@@ -191,6 +191,7 @@ public static class RunCommand
             w.WriteNumber("quarantined", summary.Quarantined);
             w.WriteNumber("dead_lettered", summary.DeadLettered);
             w.WriteNumber("missing", summary.Missing);
+            w.WriteNumber("conflicts", summary.Conflicts);
             w.WriteBoolean("reconciled", summary.Reconciled);
             w.WriteStartArray("problems");
             foreach (var problem in summary.Problems)
@@ -241,6 +242,7 @@ public static class RunCommand
         await o.WriteLineAsync($"  loaded                {s.Loaded,8}");
         await o.WriteLineAsync($"  quarantined           {s.Quarantined,8}");
         await o.WriteLineAsync($"  dead-lettered         {s.DeadLettered,8}");
+        await o.WriteLineAsync($"  conflicts             {s.Conflicts,8}   (versions loaded with more than one content: transaction_contents)");
         await o.WriteLineAsync($"  reconciled            {(s.Reconciled ? "yes" : "NO"),8}   (records = loaded + quarantined + dead-lettered{(s.Missing > 0 ? $"; {s.Missing} missing" : string.Empty)})");
         if (s.Problems.Count > 0)
         {

@@ -457,6 +457,154 @@ public abstract class WarehouseConformance : IAsyncLifetime
         Assert.Empty(await AllAsync(t));
     }
 
+
+    /// <summary>Like transactions: a version, a content hash and lineage that break ties between rows of one version.</summary>
+    protected static TableDefinition Contents(string? name = null) => new(
+        name ?? ConformanceNames.Table("contents"),
+        [
+            new ColumnDefinition("transaction_id", ColumnType.Text),
+            new ColumnDefinition("version", ColumnType.Integer),
+            new ColumnDefinition("price", ColumnType.Decimal),
+            new ColumnDefinition("content_hash", ColumnType.Text),
+            new ColumnDefinition("source_key", ColumnType.Text),
+            new ColumnDefinition("record_number", ColumnType.Integer),
+            new ColumnDefinition("ingested_at", ColumnType.Timestamp),
+        ],
+        ["transaction_id"],
+        "version",
+        TieBreak: ["content_hash", "source_key", "record_number", "ingested_at"]);
+
+    private static readonly DateTimeOffset T0 = new(2026, 12, 1, 8, 0, 0, TimeSpan.Zero);
+
+    private static IEnumerable<IReadOnlyList<T>> Permutations<T>(IReadOnlyList<T> items) =>
+        items.Count <= 1
+            ? [items]
+            : items.SelectMany((item, i) => Permutations(items.Where((_, j) => j != i).ToList()).Select(rest => (IReadOnlyList<T>)[item, .. rest]));
+
+    /// <summary>Three conflicting contents of one version and an exact duplicate of one with other lineage, in every order.</summary>
+    public static TheoryData<string> TieBreakOrders() =>
+        new(Permutations([0, 1, 2, 3]).Select(p => string.Join(",", p)));
+
+    private static readonly object?[][] Conflicting =
+    [
+        ["t1", 1L, 101m, "bbbb", "raw/b.json", 1L, T0],
+        ["t1", 1L, 100m, "aaaa", "raw/c.json", 9L, T0.AddMinutes(1)],
+        ["t1", 1L, 102m, "cccc", "raw/a.json", 1L, T0],
+        ["t1", 1L, 100m, "aaaa", "raw/c.json", 2L, T0.AddMinutes(5)],
+    ];
+
+    [Theory]
+    [MemberData(nameof(TieBreakOrders))]
+    public async Task Merge_SameVersionConflictingRowsInAnyOrder_SmallestTieBreakWins(string order)
+    {
+        var oneByOne = await EnsureAsync(Contents());
+        var oneBatch = await EnsureAsync(Contents());
+        var rows = order.Split(',').Select(i => Conflicting[int.Parse(i, System.Globalization.CultureInfo.InvariantCulture)]).ToList();
+        foreach (var row in rows)
+        {
+            await Warehouse.MergeAsync([new MergeBatch(oneByOne, [row])], Ct);
+        }
+
+        await Warehouse.MergeAsync([new MergeBatch(oneBatch, rows)], Ct);
+        await Warehouse.MergeAsync([new MergeBatch(oneBatch, rows)], Ct); // redelivery
+
+        // Smallest content hash, then for its exact duplicates the smallest lineage (source_key, record_number).
+        object?[] expected = ["t1", 1L, 100m, "aaaa", "raw/c.json", 2L, T0.AddMinutes(5)];
+        Assert.Equal(expected, Assert.Single(await AllAsync(oneByOne)));
+        Assert.Equal(expected, Assert.Single(await AllAsync(oneBatch)));
+    }
+
+    [Fact]
+    public async Task Merge_TieBreak_HigherVersionStillWinsAndFullTieReplaces()
+    {
+        var t = await EnsureAsync(Contents());
+        await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 2L, 200m, "ffff", "raw/z.json", 5L, T0]])], Ct);
+        var lower = await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 1L, 100m, "0000", "raw/a.json", 1L, T0]])], Ct);
+        Assert.Equal(new TableMergeCounts(1, 0, 1), lower.Tables[t.Name]);
+        var larger = await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 2L, 201m, "ffff", "raw/z.json", 6L, T0]])], Ct);
+        Assert.Equal(new TableMergeCounts(1, 0, 1), larger.Tables[t.Name]);
+        var same = await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 2L, 200m, "ffff", "raw/z.json", 5L, T0]])], Ct);
+        Assert.Equal(new TableMergeCounts(1, 1, 0), same.Tables[t.Name]);
+        Assert.Equal(["t1", 2L, 200m, "ffff", "raw/z.json", 5L, T0], Assert.Single(await AllAsync(t)));
+
+        // The same instant a minute earlier wins the last tie-break column.
+        await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 2L, 200m, "ffff", "raw/z.json", 5L, T0.AddMinutes(-1)]])], Ct);
+        Assert.Equal(T0.AddMinutes(-1), (DateTimeOffset)Assert.Single(await AllAsync(t))[6]!);
+    }
+
+    [Fact]
+    public async Task Merge_TieBreakText_ComparesByCodePointNotLocale()
+    {
+        // Byte (code point) order: 'Z' (5A) < 'a' (61) < 'é' (E9) < U+FFFD < U+1F600 (UTF-16 ordinal order would put the emoji first).
+        string[] smallestFirst = ["Zeta", "alpha", "été", "�", "😀"];
+        foreach (var (winner, loser) in smallestFirst.SelectMany((w, i) => smallestFirst.Skip(i + 1).Select(l => (w, l))))
+        {
+            var t = await EnsureAsync(Contents());
+            await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 1L, 1m, "h", loser, 1L, T0]])], Ct);
+            await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 1L, 1m, "h", winner, 1L, T0]])], Ct);
+            await Warehouse.MergeAsync([new MergeBatch(t, [["t1", 1L, 1m, "h", loser, 1L, T0]])], Ct);
+            await Warehouse.MergeAsync([new MergeBatch(t, [["t2", 1L, 1m, "h", loser, 1L, T0], ["t2", 1L, 1m, "h", winner, 1L, T0], ["t2", 1L, 1m, "h", loser, 1L, T0]])], Ct);
+            Assert.Equal([winner, winner], (await AllAsync(t)).Select(r => r[4]));
+        }
+    }
+
+    [Fact]
+    public async Task Merge_TieBreakWithoutVersion_SmallestWinsWhateverTheOrder()
+    {
+        var t = await EnsureAsync(new TableDefinition(
+            ConformanceNames.Table("conflicts"),
+            [new ColumnDefinition("id", ColumnType.Text), new ColumnDefinition("hash", ColumnType.Text), new ColumnDefinition("source_key", ColumnType.Text), new ColumnDefinition("record_number", ColumnType.Integer)],
+            ["id", "hash"],
+            TieBreak: ["source_key", "record_number"]));
+        await Warehouse.MergeAsync([new MergeBatch(t, [["t1", "h1", "raw/b", 1L], ["t1", "h2", "raw/b", 1L]])], Ct);
+        await Warehouse.MergeAsync([new MergeBatch(t, [["t1", "h1", "raw/a", 3L], ["t1", "h1", "raw/a", 2L], ["t1", "h1", "raw/c", 1L]])], Ct);
+        await Warehouse.MergeAsync([new MergeBatch(t, [["t1", "h2", "raw/b", 1L]])], Ct);
+        Assert.Equal([["t1", "h1", "raw/a", 2L], ["t1", "h2", "raw/b", 1L]], await AllAsync(t));
+    }
+
+    [Fact]
+    public async Task Merge_TieBreakOnNullableOrDecimalColumn_Throws()
+    {
+        var nullable = Trades() with { TieBreak = ["note"] };
+        var money = Trades() with { TieBreak = ["amount"] };
+        var key = Trades() with { TieBreak = ["transaction_id"] };
+        foreach (var table in new[] { nullable, money, key })
+        {
+            await Assert.ThrowsAnyAsync<WarehouseException>(async () =>
+            {
+                await Warehouse.EnsureTableAsync(table, Ct);
+                await Warehouse.MergeAsync([new MergeBatch(table, [["t1", 1L, 1m, "x"]])], Ct);
+            });
+        }
+    }
+
+    [Fact]
+    public async Task Merge_CurrentVersionOfWithTieBreak_ProjectionFollowsTheChosenRowWhateverTheOrder()
+    {
+        foreach (var reportableFirst in new[] { true, false })
+        {
+            var t = await EnsureAsync(Contents());
+            var r = await EnsureAsync(new TableDefinition(
+                ConformanceNames.Table("reports"),
+                [new ColumnDefinition("transaction_id", ColumnType.Text), new ColumnDefinition("version", ColumnType.Integer), new ColumnDefinition("content_hash", ColumnType.Text)],
+                ["transaction_id"],
+                "version",
+                CurrentVersionOf: t.Name,
+                TieBreak: ["content_hash"]));
+
+            // Two contents of v1: "aaaa" (wins, not reportable) and "bbbb" (reportable): no report row either way.
+            MergeBatch[] winner = [new MergeBatch(t, [["t1", 1L, 100m, "aaaa", "raw/a.json", 1L, T0]]), new MergeBatch(r, [])];
+            MergeBatch[] reportable = [new MergeBatch(t, [["t1", 1L, 101m, "bbbb", "raw/b.json", 1L, T0]]), new MergeBatch(r, [["t1", 1L, "bbbb"]])];
+            foreach (var merge in reportableFirst ? [reportable, winner] : new[] { winner, reportable })
+            {
+                await Warehouse.MergeAsync(merge, Ct);
+            }
+
+            Assert.Equal("aaaa", Assert.Single(await AllAsync(t))[3]);
+            Assert.Empty(await AllAsync(r));
+        }
+    }
+
     protected async Task<TableDefinition> EnsureAsync(TableDefinition table)
     {
         await Warehouse.EnsureTableAsync(table, Ct);

@@ -126,6 +126,35 @@ public sealed class PostgresWarehouseTests(PostgresFixture postgres)
         await Assert.ThrowsAsync<WarehouseException>(() => warehouse.EnsureTableAsync(Trades with { Name = "trades\"; DROP TABLE x; --" }, Ct));
     }
 
+    [Fact]
+    public async Task Merge_TieBreakOnDatabaseWithLocaleCollation_StillCodePointOrder()
+    {
+        // An ICU en-US database sorts "alpha" before "Zeta"; the tie-break must not follow it (SQLite and Redshift compare bytes).
+        postgres.RequireAvailable();
+        var database = "icu_" + Guid.NewGuid().ToString("N")[..12];
+        await using (var admin = new Npgsql.NpgsqlConnection(postgres.ConnectionString))
+        {
+            await admin.OpenAsync(Ct);
+            await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE {database} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'", admin);
+            await create.ExecuteNonQueryAsync(Ct);
+            await using var order = new Npgsql.NpgsqlCommand($"SELECT 'alpha' < 'Zeta' COLLATE \"en-US-x-icu\"", admin);
+            Assert.True((bool)(await order.ExecuteScalarAsync(Ct))!, "the ICU collation should put alpha first");
+        }
+
+        var connection = new Npgsql.NpgsqlConnectionStringBuilder(postgres.ConnectionString) { Database = database }.ConnectionString;
+        var warehouse = new PostgresWarehouse(new PostgresWarehouseOptions { ConnectionString = connection, Schema = "tb" });
+        var table = Trades with { TieBreak = ["trade_date", "executed_at", "note"] };
+        table = table with { Columns = [.. table.Columns.Take(6), new ColumnDefinition("note", ColumnType.Text)] };
+        await warehouse.EnsureTableAsync(table, Ct);
+        await warehouse.MergeAsync([new MergeBatch(table, [Row("T1", 1, note: "alpha")])], Ct);
+        await warehouse.MergeAsync([new MergeBatch(table, [Row("T1", 1, note: "Zeta")])], Ct);
+        await warehouse.MergeAsync([new MergeBatch(table, [Row("T2", 1, note: "alpha"), Row("T2", 1, note: "Zeta"), Row("T2", 1, note: "alpha")])], Ct);
+
+        var rows = (await warehouse.QueryAsync("SELECT trade_id, note FROM trades ORDER BY trade_id", cancellationToken: Ct)).Rows;
+        Assert.Equal([["T1", "Zeta"], ["T2", "Zeta"]], rows);
+        await warehouse.DisposeAsync();
+    }
+
     private async Task<PostgresWarehouse> WarehouseAsync()
     {
         postgres.RequireAvailable();

@@ -42,7 +42,7 @@ public static class MessageGroups
 /// </summary>
 public sealed record EnrichedChunkMessage
 {
-    public const string CurrentSchema = "enriched-transactions-chunk/v1";
+    public const string CurrentSchema = "enriched-transactions-chunk/v2";
 
     public required string Schema { get; init; }
 
@@ -61,7 +61,7 @@ public sealed record EnrichedChunkMessage
 
     public required long FirstRecord { get; init; }
 
-    /// <summary>SHA-256 of the records' dedup ids, in chunk order (also the message's dedup id).</summary>
+    /// <summary>SHA-256 of the records' dedup ids, in chunk order (the message's dedup id adds the source: <see cref="MessagePacker.SourceDedupId"/>).</summary>
     public required string RecordsSha256 { get; init; }
 
     public static string KeyFor(string sourceKey, string sourceEtag, int chunk) =>
@@ -136,7 +136,7 @@ public sealed class ChunkBuilder : IDisposable
         };
         dedupIds.Clear();
         var body = JsonSerializer.Serialize(claim, ChunkJsonContext.Default.EnrichedChunkMessage);
-        var message = new OutgoingMessage(body, MessageGroups.ForSource(sourceKey), sha)
+        var message = new OutgoingMessage(body, MessageGroups.ForSource(sourceKey), MessagePacker.SourceDedupId(sourceKey, sourceEtag, sha))
         {
             EntryId = chunk.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };

@@ -42,7 +42,8 @@ public static class EnrichedRecordValidator
         Require(t.VenueMic is { Length: 4 }, "venue_mic must have 4 characters");
         Require(t.SettlementDate > t.TradeDate, "settlement_date must be after trade_date");
         Require(t.Cancelled == (t.Status == "CANCEL"), "cancelled must match status");
-        Require(t.TransactionId is not null && t.DedupId == Enricher.DedupId(t.TransactionId, t.Version), "dedup_id must be SHA-256 of (transaction_id, version)");
+        Require(problems.Count > 0 || t.ContentHash == Enricher.ContentHash(t), "content_hash must be SHA-256 of the record's business content");
+        Require(t.TransactionId is not null && t.DedupId == Enricher.DedupId(t.TransactionId, t.Version, t.ContentHash), "dedup_id must be SHA-256 of (transaction_id, version, content_hash)");
         Require(!string.IsNullOrEmpty(t.SourceKey) && t.RecordNumber >= 1, "lineage (source_key, record_number) is required");
         Require(t.CounterpartyName is not null && t.CounterpartyCountry is not null && t.RiskFlags is not null && t.ReportableReason is not null, "enrichment fields are required");
         foreach (var (name, text) in TextFields(t))

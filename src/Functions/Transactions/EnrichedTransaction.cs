@@ -67,7 +67,10 @@ public sealed record EnrichedTransaction
     /// <summary>EEA_VENUE, EEA_COUNTERPARTY, both comma-separated, or empty.</summary>
     public required string ReportableReason { get; init; }
 
-    /// <summary>SHA-256 hex of transaction_id + U+001F + version.</summary>
+    /// <summary>SHA-256 hex of the business content (L0 fields, canonical; see <see cref="Enricher.ContentHash(EnrichedTransaction)"/>).</summary>
+    public required string ContentHash { get; init; }
+
+    /// <summary>SHA-256 hex of transaction_id + U+001F + version + U+001F + content hash.</summary>
     public required string DedupId { get; init; }
 
     /// <summary>The FIFO message group: the account.</summary>
@@ -87,7 +90,7 @@ public sealed record EnrichedTransaction
 /// <summary>One FIFO message: many enriched records of one account group, from one source object.</summary>
 public sealed record EnrichedBatchMessage
 {
-    public const string CurrentSchema = "enriched-transactions/v1";
+    public const string CurrentSchema = "enriched-transactions/v2";
 
     public required string Schema { get; init; }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -63,6 +64,8 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
             flags.Add("WATCHLIST_COUNTRY");
         }
 
+        var content = ContentHash(
+            t.TransactionId, t.Version, t.Status, t.TradeDate, t.ExecutedAt, t.AccountId, t.TraderId, t.CounterpartyLei, t.Isin, t.AssetClass, t.Side, t.Quantity, t.Price, t.Currency, t.VenueMic);
         var reasons = new List<string>(2);
         if (reference.EeaVenues.Contains(t.VenueMic))
         {
@@ -104,7 +107,8 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
             RiskFlags = string.Join(',', flags),
             Reportable = reasons.Count > 0,
             ReportableReason = string.Join(',', reasons),
-            DedupId = DedupId(t.TransactionId, t.Version),
+            ContentHash = content,
+            DedupId = DedupId(t.TransactionId, t.Version, content),
             GroupId = t.AccountId,
             SourceKey = lineage.SourceKey,
             SourceEtag = lineage.SourceEtag,
@@ -132,7 +136,161 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
         return date;
     }
 
-    /// <summary>SHA-256 (lowercase hex) of transaction_id, U+001F, version.</summary>
-    public static string DedupId(string transactionId, int version) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{transactionId}\u001f{version.ToString(System.Globalization.CultureInfo.InvariantCulture)}")));
+    /// <summary>
+    /// SHA-256 (lowercase hex) of transaction_id, U+001F, version, U+001F, content hash: equal for two copies of the same
+    /// content (whatever their lineage), different for two contents of one version, so FIFO deduplication never drops a
+    /// conflicting copy.
+    /// </summary>
+    public static string DedupId(string transactionId, int version, string contentHash)
+    {
+        ArgumentNullException.ThrowIfNull(transactionId);
+        ArgumentNullException.ThrowIfNull(contentHash);
+        var writer = new HashInput(transactionId.Length + contentHash.Length);
+        try
+        {
+            writer.Text(transactionId);
+            writer.Separator();
+            writer.Number(version);
+            writer.Separator();
+            writer.Text(contentHash);
+            return writer.Sha256Hex();
+        }
+        finally
+        {
+            writer.Dispose();
+        }
+    }
+
+    /// <summary>The content hash of an enriched record, recomputed from its L0 fields (what the loader checks).</summary>
+    public static string ContentHash(EnrichedTransaction t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        return ContentHash(t.TransactionId, t.Version, t.Status, t.TradeDate, t.ExecutedAt, t.AccountId, t.TraderId, t.CounterpartyLei, t.Isin, t.AssetClass, t.Side, t.Quantity, t.Price, t.Currency, t.VenueMic);
+    }
+
+    /// <summary>
+    /// SHA-256 (lowercase hex) of the business content: the L0 fields as validated (not the enrichment, which follows
+    /// from reference data, and not the lineage), canonical so that the same trade in JSON, NDJSON or CSV hashes the same:
+    /// "content/v1", then each field after U+001F; dates yyyy-MM-dd, executed_at as the UTC instant
+    /// (yyyy-MM-ddTHH:mm:ss.fffffffZ), decimals invariant without trailing zeros (100.0 = 100).
+    /// </summary>
+    public static string ContentHash(
+        string transactionId, int version, string status, DateOnly tradeDate, DateTimeOffset executedAt, string accountId, string traderId,
+        string counterpartyLei, string isin, string assetClass, string side, decimal quantity, decimal price, string currency, string venueMic)
+    {
+        // Written as UTF-8 straight into a pooled buffer and hashed there: one string per record (the hex), not twenty.
+        var writer = new HashInput(transactionId.Length + status.Length + accountId.Length + traderId.Length + counterpartyLei.Length
+            + isin.Length + assetClass.Length + side.Length + currency.Length + venueMic.Length);
+        try
+        {
+            writer.Text("content/v1");
+            writer.Separator();
+            writer.Text(transactionId);
+            writer.Separator();
+            writer.Number(version);
+            writer.Separator();
+            writer.Text(status);
+            writer.Separator();
+            writer.Formatted(tradeDate, "yyyy-MM-dd");
+            writer.Separator();
+            writer.Formatted(executedAt.UtcDateTime, "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'");
+            foreach (var text in (ReadOnlySpan<string>)[accountId, traderId, counterpartyLei, isin, assetClass, side])
+            {
+                writer.Separator();
+                writer.Text(text);
+            }
+
+            writer.Separator();
+            writer.Decimal(quantity);
+            writer.Separator();
+            writer.Decimal(price);
+            writer.Separator();
+            writer.Text(currency);
+            writer.Separator();
+            writer.Text(venueMic);
+            return writer.Sha256Hex();
+        }
+        finally
+        {
+            writer.Dispose();
+        }
+    }
+
+    /// <summary>UTF-8 hash input in a pooled buffer (U+001F separators, invariant formats), hashed without copies.</summary>
+    private struct HashInput(int textLength) : IDisposable
+    {
+        private byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent((textLength * 3) + 256);
+        private int length;
+
+        public void Separator()
+        {
+            Ensure(1)[0] = 0x1F;
+            length++;
+        }
+
+        public void Text(string value)
+        {
+            length += Encoding.UTF8.GetBytes(value, Ensure(Encoding.UTF8.GetMaxByteCount(value.Length)));
+        }
+
+        public void Number(int value)
+        {
+            value.TryFormat(Ensure(11), out var written, default, CultureInfo.InvariantCulture);
+            length += written;
+        }
+
+        public void Formatted<T>(T value, string format)
+            where T : IUtf8SpanFormattable
+        {
+            value.TryFormat(Ensure(64), out var written, format, CultureInfo.InvariantCulture);
+            length += written;
+        }
+
+        /// <summary>Invariant, without trailing zeros (100.0 and 100 are one value).</summary>
+        public void Decimal(decimal value)
+        {
+            var span = Ensure(64);
+            value.TryFormat(span, out var written, default, CultureInfo.InvariantCulture);
+            if (span[..written].Contains((byte)'.'))
+            {
+                while (span[written - 1] == (byte)'0')
+                {
+                    written--;
+                }
+
+                if (span[written - 1] == (byte)'.')
+                {
+                    written--;
+                }
+            }
+
+            length += written;
+        }
+
+        public readonly string Sha256Hex()
+        {
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(buffer.AsSpan(0, length), hash);
+            return Convert.ToHexStringLower(hash);
+        }
+
+        public void Dispose()
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            buffer = [];
+        }
+
+        private Span<byte> Ensure(int bytes)
+        {
+            if (length + bytes > buffer.Length)
+            {
+                var larger = System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(buffer.Length * 2, length + bytes));
+                buffer.AsSpan(0, length).CopyTo(larger);
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                buffer = larger;
+            }
+
+            return buffer.AsSpan(length, bytes);
+        }
+    }
 }

@@ -10,7 +10,7 @@ namespace Pipeline.Functions.Transactions;
 /// account, see <see cref="MessageGroups"/>), under the SQS size limit. Used for small files only: a file with many
 /// records travels as claim checks (<see cref="ChunkBuilder"/>), so one message per account stays cheap.
 /// Everything is a function of the input order, so re-running the same object yields the same messages and deduplication ids: a message's dedup id is the
-/// SHA-256 of its records' dedup ids in order.
+/// SHA-256 of its source object and its records' dedup ids in order (<see cref="SourceDedupId"/>).
 /// </summary>
 public sealed class MessagePacker
 {
@@ -116,7 +116,7 @@ public sealed class MessagePacker
             body.WriteByte((byte)'}');
         }
 
-        var dedup = MessageDedupId(group.DedupIds);
+        var dedup = SourceDedupId(sourceKey, sourceEtag, MessageDedupId(group.DedupIds));
         buffered -= group.Records.Count;
         group.Records.Clear();
         group.DedupIds.Clear();
@@ -127,9 +127,18 @@ public sealed class MessagePacker
         };
     }
 
-    /// <summary>SHA-256 hex of the records' dedup ids joined by '\n', in message order.</summary>
+    /// <summary>SHA-256 hex of the records' dedup ids joined by '\n', in message order (a chunk's records_sha256).</summary>
     public static string MessageDedupId(IEnumerable<string> recordDedupIds) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', recordDedupIds))));
+
+    /// <summary>
+    /// A message's FIFO dedup id: SHA-256 hex of source key, U+001F, source ETag, U+001F, <see cref="MessageDedupId"/>.
+    /// The source is part of it so that the same records read from ANOTHER object are not dropped by deduplication
+    /// inside the 5-minute window: the warehouse's tie-break (not the window) then chooses their lineage, the same
+    /// way whenever they arrive. A re-run of the same object still sends the same ids.
+    /// </summary>
+    public static string SourceDedupId(string sourceKey, string sourceEtag, string recordsSha256) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{sourceKey}\u001f{sourceEtag}\u001f{recordsSha256}")));
 
     private sealed class Group(string id)
     {

@@ -8,11 +8,17 @@ namespace Pipeline.Functions.Transactions;
 /// transaction_versions, the audit of every (transaction_id, version) loaded, which reconciliation counts.
 /// regulatory_reports holds the reportable projection of the CURRENT version only (CurrentVersionOf transactions):
 /// a trade whose highest version is not reportable has no report row, whatever the arrival order.
-/// On equal versions the last merge wins, so an exact duplicate read from two files keeps the lineage
-/// (source_key, record_number, ingested_at) of whichever was loaded last; the business fields are equal.
+/// Conflicts: two different contents of one (transaction_id, version) are told apart by content_hash (SHA-256 of the
+/// business content). Every table breaks ties deterministically (<see cref="TableDefinition.TieBreak"/>): on the same
+/// version the row with the smaller content_hash wins, and among exact copies of that content (transactions) the smallest
+/// lineage (source_key, source_etag, record_number, then the earliest ingested_at), so the rows are the same whatever
+/// the arrival order, the FIFO dedup window or the warehouse. transaction_contents keeps every distinct content of every
+/// version with its smallest lineage: a version with more than one content there is a conflict, recorded with each content.
 /// </summary>
 public static class WarehouseSchema
 {
+    private const string ContentHash = "content_hash";
+
     private static ColumnDefinition Text(string name) => new(name, ColumnType.Text);
 
     private static ColumnDefinition Int(string name) => new(name, ColumnType.Integer);
@@ -33,11 +39,12 @@ public static class WarehouseSchema
             Text("isin"), Text("asset_class"), Text("side"), Dec("quantity"), Dec("price"), Text("currency"), Text("venue_mic"),
             Dec("notional"), Dec("fx_rate_usd"), Dec("notional_usd"), Date("settlement_date"),
             Bool("flag_large_notional"), Bool("flag_watchlist_country"), Bool("flag_unknown_counterparty"), Text("risk_flags"),
-            Bool("reportable"), Text("reportable_reason"), Text("dedup_id"), Text("group_id"),
+            Bool("reportable"), Text("reportable_reason"), Text("dedup_id"), Text("content_hash"), Text("group_id"),
             Text("source_key"), Text("source_etag"), Int("record_number"), Time("ingested_at"), Text("pipeline_version"),
         ],
         ["transaction_id"],
-        "version");
+        "version",
+        TieBreak: [ContentHash, "source_key", "source_etag", "record_number", "ingested_at"]);
 
     public static TableDefinition Confirmations { get; } = new(
         "confirmations",
@@ -45,9 +52,11 @@ public static class WarehouseSchema
             Text("transaction_id"), Int("version"), Text("confirmation_status"), Text("counterparty_lei"), Text("counterparty_name"),
             Text("counterparty_country"), Text("side"), Text("isin"), Text("asset_class"), Dec("quantity"), Dec("price"),
             Text("currency"), Dec("notional"), Date("trade_date"), Time("executed_at"), Date("settlement_date"), Text("venue_mic"),
+            Text("content_hash"),
         ],
         ["transaction_id"],
-        "version");
+        "version",
+        TieBreak: [ContentHash]);
 
     public static TableDefinition RegulatoryReports { get; } = new(
         "regulatory_reports",
@@ -55,19 +64,38 @@ public static class WarehouseSchema
             Text("transaction_id"), Int("version"), Text("report_action"), Text("reportable_reason"), Time("executed_at"),
             Date("trade_date"), Text("isin"), Text("venue_mic"), Text("side"), Dec("quantity"), Dec("price"), Text("currency"),
             Dec("notional"), Dec("notional_usd"), Text("counterparty_lei"), Text("counterparty_country"), Text("account_id"),
+            Text("content_hash"),
         ],
         ["transaction_id"],
         "version",
-        CurrentVersionOf: "transactions");
+        CurrentVersionOf: "transactions",
+        TieBreak: [ContentHash]);
 
     public static TableDefinition TransactionVersions { get; } = new(
         "transaction_versions",
         [
-            Text("transaction_id"), Int("version"), Text("status"), Text("dedup_id"),
+            Text("transaction_id"), Int("version"), Text("status"), Text("dedup_id"), Text("content_hash"),
         ],
-        ["transaction_id", "version"]);
+        ["transaction_id", "version"],
+        TieBreak: [ContentHash]);
 
-    public static IReadOnlyList<TableDefinition> All { get; } = [Transactions, Confirmations, RegulatoryReports, TransactionVersions];
+    /// <summary>Every distinct content of every version (the L0 fields) with its smallest lineage: the conflict record.</summary>
+    public static TableDefinition TransactionContents { get; } = new(
+        "transaction_contents",
+        [
+            Text("transaction_id"), Int("version"), Text("content_hash"), Text("status"), Date("trade_date"), Time("executed_at"),
+            Text("account_id"), Text("trader_id"), Text("counterparty_lei"), Text("isin"), Text("asset_class"), Text("side"),
+            Dec("quantity"), Dec("price"), Text("currency"), Text("venue_mic"),
+            Text("source_key"), Text("source_etag"), Int("record_number"), Time("ingested_at"),
+        ],
+        ["transaction_id", "version", ContentHash],
+        TieBreak: ["source_key", "source_etag", "record_number", "ingested_at"]);
+
+    /// <summary>(transaction_id, version) pairs loaded with more than one distinct content.</summary>
+    public const string ConflictsSql =
+        "SELECT COUNT(*) FROM (SELECT transaction_id, version FROM transaction_contents GROUP BY transaction_id, version HAVING COUNT(*) > 1) AS conflicts";
+
+    public static IReadOnlyList<TableDefinition> All { get; } = [Transactions, Confirmations, RegulatoryReports, TransactionVersions, TransactionContents];
 
     public static object?[] TransactionRow(EnrichedTransaction t)
     {
@@ -79,7 +107,7 @@ public static class WarehouseSchema
             t.Isin, t.AssetClass, t.Side, t.Quantity, t.Price, t.Currency, t.VenueMic,
             t.Notional, t.FxRateUsd, t.NotionalUsd, t.SettlementDate,
             t.FlagLargeNotional, t.FlagWatchlistCountry, t.FlagUnknownCounterparty, t.RiskFlags,
-            t.Reportable, t.ReportableReason, t.DedupId, t.GroupId,
+            t.Reportable, t.ReportableReason, t.DedupId, t.ContentHash, t.GroupId,
             t.SourceKey, t.SourceEtag, t.RecordNumber, t.IngestedAt, t.PipelineVersion,
         ];
     }
@@ -91,7 +119,7 @@ public static class WarehouseSchema
         [
             t.TransactionId, (long)t.Version, t.Cancelled ? "CANCELLED" : t.Version > 1 ? "AMENDED" : "CONFIRMED",
             t.CounterpartyLei, t.CounterpartyName, t.CounterpartyCountry, t.Side, t.Isin, t.AssetClass, t.Quantity, t.Price,
-            t.Currency, t.Notional, t.TradeDate, t.ExecutedAt, t.SettlementDate, t.VenueMic,
+            t.Currency, t.Notional, t.TradeDate, t.ExecutedAt, t.SettlementDate, t.VenueMic, t.ContentHash,
         ];
     }
 
@@ -108,7 +136,7 @@ public static class WarehouseSchema
         return
         [
             t.TransactionId, (long)t.Version, action, t.ReportableReason, t.ExecutedAt, t.TradeDate, t.Isin, t.VenueMic, t.Side,
-            t.Quantity, t.Price, t.Currency, t.Notional, t.NotionalUsd, t.CounterpartyLei, t.CounterpartyCountry, t.AccountId,
+            t.Quantity, t.Price, t.Currency, t.Notional, t.NotionalUsd, t.CounterpartyLei, t.CounterpartyCountry, t.AccountId, t.ContentHash,
         ];
     }
 
@@ -116,16 +144,29 @@ public static class WarehouseSchema
     {
         ArgumentNullException.ThrowIfNull(t);
         // No lineage here: the same version read from two files must give the same row whichever merges last.
-        return [t.TransactionId, (long)t.Version, t.Status, t.DedupId];
+        return [t.TransactionId, (long)t.Version, t.Status, t.DedupId, t.ContentHash];
     }
 
-    /// <summary>The four merge batches for a set of enriched records (regulatory_reports: reportable only).</summary>
+    public static object?[] ContentRow(EnrichedTransaction t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        return
+        [
+            t.TransactionId, (long)t.Version, t.ContentHash, t.Status, t.TradeDate, t.ExecutedAt,
+            t.AccountId, t.TraderId, t.CounterpartyLei, t.Isin, t.AssetClass, t.Side,
+            t.Quantity, t.Price, t.Currency, t.VenueMic,
+            t.SourceKey, t.SourceEtag, t.RecordNumber, t.IngestedAt,
+        ];
+    }
+
+    /// <summary>The five merge batches for a set of enriched records (regulatory_reports: reportable only).</summary>
     public static IReadOnlyList<MergeBatch> Batches(IEnumerable<EnrichedTransaction> records)
     {
         var transactions = new List<object?[]>();
         var confirmations = new List<object?[]>();
         var reports = new List<object?[]>();
         var versions = new List<object?[]>();
+        var contents = new List<object?[]>();
         foreach (var t in records)
         {
             transactions.Add(TransactionRow(t));
@@ -136,6 +177,7 @@ public static class WarehouseSchema
             }
 
             versions.Add(VersionRow(t));
+            contents.Add(ContentRow(t));
         }
 
         return
@@ -144,6 +186,7 @@ public static class WarehouseSchema
             new MergeBatch(Confirmations, confirmations),
             new MergeBatch(RegulatoryReports, reports),
             new MergeBatch(TransactionVersions, versions),
+            new MergeBatch(TransactionContents, contents),
         ];
     }
 }

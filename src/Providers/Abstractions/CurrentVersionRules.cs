@@ -45,6 +45,14 @@ public static class CurrentVersionRules
                 throw new WarehouseException($"Table '{table.Name}' follows the current version of '{name}' (CurrentVersionOf), which needs the same key columns ({string.Join(", ", table.Key)}) and a version column in '{name}' of the same types (it has key {string.Join(", ", of.Key)}, version column {of.VersionColumn ?? "none"}).");
             }
 
+            foreach (var column in table.TieBreak ?? [])
+            {
+                if (TypeOf(table, column) is not { } type || TypeOf(of, column) != type)
+                {
+                    throw new WarehouseException($"Table '{table.Name}' follows the current version of '{name}' and breaks ties on '{column}', so '{name}' needs a column '{column}' of the same type: the projection keeps only the row '{name}' chose.");
+                }
+            }
+
             rules.Add(new CurrentVersionRule(table, of));
         }
 

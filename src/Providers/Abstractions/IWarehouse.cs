@@ -14,8 +14,10 @@ public interface IWarehouse
 
     /// <summary>
     /// Merges every batch in ONE transaction: a row whose key is new is inserted; an existing row is
-    /// replaced unless the table has a version column and the incoming version is lower.
-    /// Merging the same batches twice leaves the same rows.
+    /// replaced unless the table has a version column and the incoming version is lower, or (same version, or no
+    /// version column) the table declares a <see cref="TableDefinition.TieBreak"/> and the incoming row's tie-break
+    /// values are greater than the stored row's. Merging the same batches twice leaves the same rows; with a tie-break
+    /// covering every column that can differ, the same set of rows leaves the same rows in any order.
     /// </summary>
     Task<MergeResult> MergeAsync(IReadOnlyList<MergeBatch> batches, CancellationToken cancellationToken = default);
 
@@ -45,14 +47,24 @@ public sealed record ColumnDefinition(string Name, ColumnType Type, bool Nullabl
 /// merge (present in this table's or that table's batches) is deleted when that table stores a HIGHER version of
 /// the key. Requires a <paramref name="VersionColumn"/> here, and a batch of that table in the same merge with the
 /// same key columns and a version column (else the merge throws <see cref="WarehouseException"/>, nothing written).
-/// Deleted rows are not counted in <see cref="TableMergeCounts"/>.
+/// Deleted rows are not counted in <see cref="TableMergeCounts"/>. When this table declares a <paramref name="TieBreak"/>,
+/// a row is also deleted when that table stores the SAME version with different values in those columns (which that
+/// table must have): the projection follows the other table's choice among conflicting rows of one version.
+/// </param>
+/// <param name="TieBreak">
+/// Optional columns (non-nullable Text, Integer, Date or Timestamp) that decide between two rows of one key with the
+/// same version (or any two rows of one key when there is no version column): the row with the SMALLER values wins,
+/// compared column by column; text compares by Unicode code point (UTF-8 byte order, no locale), so every warehouse
+/// chooses the same row. Rows equal in every tie-break column: the incoming row replaces the stored one (and, inside
+/// one batch, the later row wins). Null (the default): the incoming row always replaces (last write wins).
 /// </param>
 public sealed record TableDefinition(
     string Name,
     IReadOnlyList<ColumnDefinition> Columns,
     IReadOnlyList<string> Key,
     string? VersionColumn = null,
-    string? CurrentVersionOf = null);
+    string? CurrentVersionOf = null,
+    IReadOnlyList<string>? TieBreak = null);
 
 /// <summary>Rows for one table; each row holds a value per column of the table definition, in its order.</summary>
 public sealed record MergeBatch(TableDefinition Table, IReadOnlyList<object?[]> Rows)

@@ -259,6 +259,8 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                 throw new WarehouseException($"Version column '{version}' of table '{table.Name}' must be a non-nullable Integer column of the table.");
             }
         }
+
+        TieBreakRules.Resolve(table);
     }
 
     private static string CreateTableSql(TableDefinition table)
@@ -298,12 +300,16 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
     /// <summary>Errors about the rows themselves (constraint, trigger RAISE, type mismatch, too big): retrying them fails again.</summary>
     private static bool RejectsRows(SqliteException ex) => ex.SqliteErrorCode is 18 or 19 or 20;
 
-    /// <summary>Encodes rows and keeps, per key, the row with the highest version (the last one on a tie), in first-seen order.</summary>
+    /// <summary>
+    /// Encodes rows and keeps, per key, the row with the highest version, then the smallest tie-break values (stored
+    /// forms: text, integers, fixed-width date/timestamp text, so ordinal order is value order), then the last one.
+    /// </summary>
     private static List<object?[]> Collapse(TableDefinition table, IReadOnlyList<object?[]> rows)
     {
         ArgumentNullException.ThrowIfNull(rows);
         var keyIndexes = table.Key.Select(k => IndexOf(table, k)).ToArray();
         var versionIndex = table.VersionColumn is null ? -1 : IndexOf(table, table.VersionColumn);
+        var tieBreak = TieBreakRules.Resolve(table);
         var result = new List<object?[]>(rows.Count);
         var byKey = new Dictionary<string, int>(rows.Count, StringComparer.Ordinal);
         var key = new StringBuilder();
@@ -357,7 +363,9 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
 
             if (byKey.TryGetValue(keyText, out var at))
             {
-                if (versionIndex < 0 || (long)stored[versionIndex]! >= (long)result[at][versionIndex]!)
+                // Higher version wins; on the same version the smaller tie-break values; on a full tie the later row.
+                var byVersion = versionIndex < 0 ? 0 : ((long)stored[versionIndex]!).CompareTo((long)result[at][versionIndex]!);
+                if (byVersion > 0 || (byVersion == 0 && TieBreakRules.Compare(tieBreak, stored, result[at]) <= 0))
                 {
                     result[at] = stored;
                 }
@@ -425,8 +433,14 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
         var keys = rule.Table.Key.Select(WarehouseValues.QuoteIdentifier).ToArray();
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
-        cmd.CommandText = $"DELETE FROM {table} WHERE {string.Join(" AND ", keys.Select((k, i) => $"{k} = $k{i}"))} AND {WarehouseValues.QuoteIdentifier(rule.Table.VersionColumn!)} < "
-            + $"(SELECT {WarehouseValues.QuoteIdentifier(rule.Of.VersionColumn!)} FROM {of} WHERE {string.Join(" AND ", keys.Select((k, i) => $"{k} = $k{i}"))});";
+        var version = WarehouseValues.QuoteIdentifier(rule.Table.VersionColumn!);
+        var ofVersion = WarehouseValues.QuoteIdentifier(rule.Of.VersionColumn!);
+        var differs = string.Concat((rule.Table.TieBreak ?? []).Select(WarehouseValues.QuoteIdentifier).Select(c => $" OR \"o\".{c} <> {table}.{c}"));
+        var superseded = differs.Length == 0
+            ? $"\"o\".{ofVersion} > {table}.{version}"
+            : $"\"o\".{ofVersion} > {table}.{version} OR (\"o\".{ofVersion} = {table}.{version} AND (FALSE{differs}))";
+        cmd.CommandText = $"DELETE FROM {table} WHERE {string.Join(" AND ", keys.Select((k, i) => $"{k} = $k{i}"))} AND EXISTS "
+            + $"(SELECT 1 FROM {of} AS \"o\" WHERE {string.Join(" AND ", keys.Select((k, i) => $"\"o\".{k} = $k{i}"))} AND ({superseded}));";
         var ps = keys.Select((_, i) => cmd.Parameters.Add("$k" + i, SqliteType.Text)).ToArray();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (source, rows) in touched)
@@ -471,10 +485,18 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
         else
         {
             sql.Append("UPDATE SET ").AppendJoin(", ", updates);
+            var target = WarehouseValues.QuoteIdentifier(table.Name);
+            var tie = TieBreakNotGreater(table, "excluded", target);
             if (table.VersionColumn is { } version)
             {
                 var v = WarehouseValues.QuoteIdentifier(version);
-                sql.Append(" WHERE excluded.").Append(v).Append(" >= ").Append(WarehouseValues.QuoteIdentifier(table.Name)).Append('.').Append(v);
+                sql.Append(tie is null
+                    ? $" WHERE excluded.{v} >= {target}.{v}"
+                    : $" WHERE excluded.{v} > {target}.{v} OR (excluded.{v} = {target}.{v} AND {tie})");
+            }
+            else if (tie is not null)
+            {
+                sql.Append(" WHERE ").Append(tie);
             }
         }
 
@@ -517,6 +539,27 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
 
             return written;
         }
+    }
+
+    /// <summary>
+    /// "incoming tie-break values &lt;= stored ones", column by column, or null without a tie-break. SQLite compares
+    /// TEXT with BINARY collation (UTF-8 bytes = code point order); dates and timestamps are fixed-width text.
+    /// </summary>
+    private static string? TieBreakNotGreater(TableDefinition table, string incoming, string stored)
+    {
+        var columns = (table.TieBreak ?? []).Select(WarehouseValues.QuoteIdentifier).ToList();
+        if (columns.Count == 0)
+        {
+            return null;
+        }
+
+        var sql = $"{incoming}.{columns[^1]} <= {stored}.{columns[^1]}";
+        for (var i = columns.Count - 2; i >= 0; i--)
+        {
+            sql = $"({incoming}.{columns[i]} < {stored}.{columns[i]} OR ({incoming}.{columns[i]} = {stored}.{columns[i]} AND {sql}))";
+        }
+
+        return sql;
     }
 
     /// <summary>Binds text as UTF-8 from a reused buffer (SQLite copies it), so no allocation per value.</summary>

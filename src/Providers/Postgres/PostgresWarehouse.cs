@@ -343,9 +343,9 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
             await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        // Inside the batch: the highest version per key wins; on equal versions (or no version column) the last row.
+        // Inside the batch: the highest version per key wins, then the smallest tie-break values, then the last row.
         var version = table.VersionColumn is { } v ? SqlIdentifier.Quote(v) : null;
-        var order = string.Join(", ", keys.Concat(version is null ? [] : [$"{version} DESC"]).Append("\"_ord\" DESC"));
+        var order = string.Join(", ", keys.Concat(version is null ? [] : [$"{version} DESC"]).Concat(TieBreakColumns(table).Select(c => $"{c.Sql}{c.Collate} ASC")).Append("\"_ord\" DESC"));
         await ExecuteAsync(connection, transaction, $"CREATE TEMP TABLE {dedup} ON COMMIT DROP AS SELECT DISTINCT ON ({keyList}) {colList} FROM {stage} ORDER BY {order}", cancellationToken).ConfigureAwait(false);
         long received;
         await using (var count = new NpgsqlCommand($"SELECT count(*) FROM {dedup}", connection, transaction))
@@ -356,9 +356,17 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
 
         var nonKey = table.Columns.Where(c => !table.Key.Contains(c.Name, StringComparer.Ordinal)).Select(c => SqlIdentifier.Quote(c.Name)).ToList();
         var target = Qualified(table.Name);
+        var tie = TieBreakNotGreater(table, "EXCLUDED", "\"t\"");
+        var condition = (version, tie) switch
+        {
+            (null, null) => string.Empty,
+            (null, _) => $" WHERE {tie}",
+            (_, null) => $" WHERE EXCLUDED.{version} >= \"t\".{version}",
+            _ => $" WHERE EXCLUDED.{version} > \"t\".{version} OR (EXCLUDED.{version} = \"t\".{version} AND {tie})",
+        };
         var action = nonKey.Count == 0
             ? "DO NOTHING"
-            : $"DO UPDATE SET {string.Join(", ", nonKey.Select(c => $"{c} = EXCLUDED.{c}"))}{(version is null ? string.Empty : $" WHERE EXCLUDED.{version} >= \"t\".{version}")}";
+            : $"DO UPDATE SET {string.Join(", ", nonKey.Select(c => $"{c} = EXCLUDED.{c}"))}{condition}";
         var written = await ExecuteAsync(connection, transaction, $"INSERT INTO {target} AS \"t\" ({colList}) SELECT {colList} FROM {dedup} ON CONFLICT ({keyList}) {action}", cancellationToken).ConfigureAwait(false);
 
         return new TableMergeCounts(received, written, received - written);
@@ -380,9 +388,43 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
         var target = Qualified(rule.Table.Name);
         var sql = $"DELETE FROM {target} AS \"t\" USING {Qualified(rule.Of.Name)} AS \"o\" "
             + $"WHERE {string.Join(" AND ", keys.Select(k => $"\"t\".{k} = \"o\".{k}"))} "
-            + $"AND \"t\".{SqlIdentifier.Quote(rule.Table.VersionColumn!)} < \"o\".{SqlIdentifier.Quote(rule.Of.VersionColumn!)} "
+            + $"AND ({Superseded(rule)}) "
             + $"AND ({string.Join(", ", keys.Select(k => $"\"t\".{k}"))}) IN ({touched})";
         await ExecuteAsync(connection, transaction, sql, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The projection row "t" is not the current row "o" of the other table: lower version, or same version and another tie-break choice.</summary>
+    private static string Superseded(CurrentVersionRule rule)
+    {
+        var version = SqlIdentifier.Quote(rule.Table.VersionColumn!);
+        var ofVersion = SqlIdentifier.Quote(rule.Of.VersionColumn!);
+        var differs = string.Concat((rule.Table.TieBreak ?? []).Select(SqlIdentifier.Quote).Select(c => $" OR \"t\".{c} <> \"o\".{c}"));
+        return differs.Length == 0
+            ? $"\"t\".{version} < \"o\".{ofVersion}"
+            : $"\"t\".{version} < \"o\".{ofVersion} OR (\"t\".{version} = \"o\".{ofVersion} AND (FALSE{differs}))";
+    }
+
+    /// <summary>Tie-break columns, quoted, with COLLATE "C" for text: byte order whatever the database's locale (as SQLite and Redshift compare).</summary>
+    private static List<(string Sql, string Collate)> TieBreakColumns(TableDefinition table) =>
+        TieBreakRules.Resolve(table).Select(i => (SqlIdentifier.Quote(table.Columns[i].Name), table.Columns[i].Type == ColumnType.Text ? " COLLATE \"C\"" : string.Empty)).ToList();
+
+    /// <summary>"incoming tie-break values &lt;= stored ones", column by column, or null without a tie-break.</summary>
+    private static string? TieBreakNotGreater(TableDefinition table, string incoming, string stored)
+    {
+        var columns = TieBreakColumns(table);
+        if (columns.Count == 0)
+        {
+            return null;
+        }
+
+        string Cmp((string Sql, string Collate) c, string op) => $"{incoming}.{c.Sql}{c.Collate} {op} {stored}.{c.Sql}{c.Collate}";
+        var sql = Cmp(columns[^1], "<=");
+        for (var i = columns.Count - 2; i >= 0; i--)
+        {
+            sql = $"({Cmp(columns[i], "<")} OR ({incoming}.{columns[i].Sql} = {stored}.{columns[i].Sql} AND {sql}))";
+        }
+
+        return sql;
     }
 
     private async Task DeletePartitionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, MergeBatch batch, IReadOnlyDictionary<string, object?> where, CancellationToken cancellationToken)

@@ -17,8 +17,8 @@ public sealed class ClaimCheckUnitTests
 
         Assert.Equal("chunks/transactions/p.json/e/000003.ndjson.gz", claim.Key);
         Assert.Equal((5, 40L, 3), (claim.Records, claim.FirstRecord, claim.Chunk));
-        Assert.Equal(MessagePacker.MessageDedupId(records.Select(r => r.DedupId)), message.DeduplicationId);
-        Assert.Equal(claim.RecordsSha256, message.DeduplicationId);
+        Assert.Equal(MessagePacker.MessageDedupId(records.Select(r => r.DedupId)), claim.RecordsSha256);
+        Assert.Equal(MessagePacker.SourceDedupId("transactions/p.json", "\"e\"", claim.RecordsSha256), message.DeduplicationId);
         Assert.Equal(MessageGroups.ForSource("transactions/p.json"), message.GroupId);
         Assert.True(EnrichedMessageKind.IsChunk(message.Body));
         Assert.Equal(0, builder.Count);

@@ -108,7 +108,8 @@ public sealed class EnricherTests
         Assert.Equal(new DateTimeOffset(2026, 11, 20, 14, 3, 11, 123, TimeSpan.Zero), t.ExecutedAt);
         Assert.Equal(TimeSpan.Zero, t.ExecutedAt.Offset);
         Assert.Equal("ACC-10001", t.GroupId);
-        Assert.Equal(Enricher.DedupId("TX-2026-000001", 1), t.DedupId);
+        Assert.Equal(Enricher.DedupId("TX-2026-000001", 1, Enricher.ContentHash(t)), t.DedupId);
+        Assert.Equal(Enricher.ContentHash(t), t.ContentHash);
         Assert.Equal(64, t.DedupId.Length);
         Assert.Equal(("transactions/t.json", "etag-1", 1L, Ingested, Enricher.PipelineVersion), (t.SourceKey, t.SourceEtag, t.RecordNumber, t.IngestedAt, t.PipelineVersion));
         Assert.Empty(EnrichedRecordValidator.Check(t));
@@ -128,8 +129,64 @@ public sealed class EnricherTests
     }
 
     [Fact]
-    public void DedupId_KnownInput_Sha256OfIdSeparatorVersion() =>
+    public void DedupId_KnownInput_Sha256OfIdVersionAndContentHash() =>
         Assert.Equal(
-            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("TX-1\u001f2"u8)),
-            Enricher.DedupId("TX-1", 2));
+            Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("TX-1\u001f2\u001fabc"u8)),
+            Enricher.DedupId("TX-1", 2, "abc"));
+
+    [Fact]
+    public async Task Enrich_SameContentOtherLineage_SameContentHashAndDedupId()
+    {
+        var a = await EnrichAsync(_ => { });
+        var b = new Enricher(TestData.Reference, new EnrichmentOptions()).Enrich(
+            TransactionValidator.Validate(await TestData.OneRecordAsync(TestData.Valid()), TestData.Reference, [])!,
+            new Lineage("transactions/other.csv", "etag-9", 77, Ingested.AddDays(1)));
+        Assert.Equal(a.ContentHash, b.ContentHash);
+        Assert.Equal(a.DedupId, b.DedupId);
+        Assert.NotEqual(a.SourceKey, b.SourceKey);
+    }
+
+    [Fact]
+    public async Task Enrich_SameValueWrittenDifferently_SameContentHash()
+    {
+        var plain = await EnrichAsync(_ => { });
+        var written = await EnrichAsync(j =>
+        {
+            j["price"] = j["price"]!.ToString() + "000";
+            j["executed_at"] = DateTimeOffset.Parse(j["executed_at"]!.ToString(), System.Globalization.CultureInfo.InvariantCulture).ToOffset(TimeSpan.FromHours(5)).ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        });
+        Assert.Equal(plain.ContentHash, written.ContentHash);
+    }
+
+    [Theory]
+    [InlineData("price")]
+    [InlineData("quantity")]
+    [InlineData("side")]
+    [InlineData("status")]
+    [InlineData("trader_id")]
+    [InlineData("executed_at")]
+    public async Task Enrich_OneFieldDiffers_OtherContentHashAndDedupId(string field)
+    {
+        var a = await EnrichAsync(_ => { });
+        var b = await EnrichAsync(j => j[field] = field switch
+        {
+            "price" => "101.5",
+            "quantity" => "7",
+            "side" => j["side"]!.ToString() == "BUY" ? "SELL" : "BUY",
+            "status" => "AMEND",
+            "trader_id" => "TRD-OTHER",
+            _ => "2026-11-20T09:00:00Z",
+        });
+        Assert.NotEqual(a.ContentHash, b.ContentHash);
+        Assert.NotEqual(a.DedupId, b.DedupId);
+        Assert.Equal((a.TransactionId, a.Version), (b.TransactionId, b.Version));
+    }
+
+    [Fact]
+    public async Task Check_ContentHashNotOfTheContent_Rejected()
+    {
+        var t = await EnrichAsync(_ => { });
+        var tampered = t with { Price = t.Price + 1, Notional = (t.Price + 1) * t.Quantity, NotionalUsd = ExactDecimal.MultiplyRounded((t.Price + 1) * t.Quantity, t.FxRateUsd, 2) };
+        Assert.Contains(EnrichedRecordValidator.Check(tampered), p => p.Contains("content_hash", StringComparison.Ordinal));
+    }
 }

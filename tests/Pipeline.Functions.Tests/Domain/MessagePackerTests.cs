@@ -13,7 +13,7 @@ public sealed class MessagePackerTests
         AssetClass = "EQUITY", Side = "BUY", Quantity = 1m, Price = 2.5m, Currency = "USD", VenueMic = "XNAS",
         Notional = 2.5m, FxRateUsd = 1m, NotionalUsd = 2.50m, SettlementDate = new DateOnly(2026, 11, 23), Cancelled = false,
         FlagLargeNotional = false, FlagWatchlistCountry = false, FlagUnknownCounterparty = false, RiskFlags = string.Empty,
-        Reportable = true, ReportableReason = "EEA_COUNTERPARTY", DedupId = Enricher.DedupId($"TX-{i}", 1), GroupId = account,
+        Reportable = true, ReportableReason = "EEA_COUNTERPARTY", ContentHash = $"h{i}", DedupId = Enricher.DedupId($"TX-{i}", 1, $"h{i}"), GroupId = account,
         SourceKey = "transactions/a.ndjson", SourceEtag = "e1", RecordNumber = i, IngestedAt = DateTimeOffset.UnixEpoch,
         PipelineVersion = Enricher.PipelineVersion,
     };
@@ -41,7 +41,7 @@ public sealed class MessagePackerTests
         {
             var batch = JsonSerializer.Deserialize(message.Body, TransactionJsonContext.Default.EnrichedBatchMessage)!;
             Assert.All(batch.Records, r => Assert.Equal(r.AccountId, message.GroupId));
-            Assert.Equal(MessagePacker.MessageDedupId(batch.Records.Select(r => r.DedupId)), message.DeduplicationId);
+            Assert.Equal(MessagePacker.SourceDedupId("transactions/a.ndjson", "e1", MessagePacker.MessageDedupId(batch.Records.Select(r => r.DedupId))), message.DeduplicationId);
             Assert.True(batch.Records.Count <= 100);
             total += batch.Records.Count;
         }
@@ -64,5 +64,21 @@ public sealed class MessagePackerTests
         var messages = Pack(10, 10, maxBuffered: 5);
         Assert.Equal(10, messages.Sum(m => JsonSerializer.Deserialize(m.Body, TransactionJsonContext.Default.EnrichedBatchMessage)!.Records.Count));
         Assert.True(messages.Count >= 2);
+    }
+
+    [Fact]
+    public void Flush_SameRecordsFromAnotherObject_OtherDedupIds()
+    {
+        // Exact duplicates in two files must both reach the warehouse (whose tie-break picks the lineage), even inside the FIFO window.
+        static string DedupIdOf(string key, string etag)
+        {
+            var packer = new MessagePacker(key, etag);
+            Assert.Empty(packer.Add(Record(1, "ACC-1")));
+            return Assert.Single(packer.Flush()).DeduplicationId!;
+        }
+
+        Assert.NotEqual(DedupIdOf("transactions/a.ndjson", "e1"), DedupIdOf("transactions/b.ndjson", "e1"));
+        Assert.NotEqual(DedupIdOf("transactions/a.ndjson", "e1"), DedupIdOf("transactions/a.ndjson", "e2"));
+        Assert.Equal(DedupIdOf("transactions/a.ndjson", "e1"), DedupIdOf("transactions/a.ndjson", "e1"));
     }
 }

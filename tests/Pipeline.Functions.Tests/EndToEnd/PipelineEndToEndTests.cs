@@ -32,6 +32,7 @@ public sealed class PipelineEndToEndTests
         await Snapshot.VerifyJsonAsync(warehouse["confirmations"], Options, "confirmations");
         await Snapshot.VerifyJsonAsync(warehouse["regulatory_reports"], Options, "regulatory_reports");
         await Snapshot.VerifyJsonAsync(warehouse["transaction_versions"], Options, "transaction_versions");
+        await Snapshot.VerifyJsonAsync(warehouse["transaction_contents"], Options, "transaction_contents");
         await Snapshot.VerifyJsonAsync(await harness.DumpQuarantineAsync(Ct), Options, "quarantine");
         await Snapshot.VerifyJsonAsync(JsonNode.Parse(RunCommand.ToJson(summary, 0, 0)), Options, "summary");
     }

@@ -195,8 +195,10 @@ public sealed class PoisonIsolationTests(PostgresFixture postgres) : IClassFixtu
             var id = $"TX-{i:00}";
             var account = $"ACC-{i:00}";
             var trade = RefineTestBed.Trade(id, "2026-11-20", account, RefineTestBed.Northwind, RefineScenario.Apple, "BUY", 10m, 100m)
-                with { DedupId = Enricher.DedupId(id, 1), GroupId = account, RecordNumber = i };
+                with { GroupId = account, RecordNumber = i };
             trade = change?.Invoke(trade) ?? trade;
+            var content = Enricher.ContentHash(trade);
+            trade = trade with { ContentHash = content, DedupId = Enricher.DedupId(id, 1, content) };
             var body = JsonSerializer.Serialize(
                 new EnrichedBatchMessage { Schema = EnrichedBatchMessage.CurrentSchema, SourceKey = trade.SourceKey, SourceEtag = trade.SourceEtag, Chunk = i - 1, Records = [trade] },
                 TransactionJsonContext.Default.EnrichedBatchMessage);

@@ -137,6 +137,7 @@ internal sealed class RefineTestBed : IAsyncDisposable
             RiskFlags = string.Empty,
             Reportable = false,
             ReportableReason = "none",
+            ContentHash = id + "-" + version,
             DedupId = id + "-" + version,
             GroupId = "g",
             SourceKey = "transactions/test.json",

@@ -47,7 +47,7 @@ internal static partial class RedshiftSql
 
     /// <summary>
     /// Plans a merge: batches of the same table are combined and collapsed client-side to one row per key
-    /// (highest version; the later row on ties), loaded into a regular stage table per table (temp tables do
+    /// (highest version, then smallest tie-break values; the later row on full ties), loaded into a regular stage table per table (temp tables do
     /// not survive between Data API calls), then merged in ONE final BatchExecuteStatement (one transaction):
     /// UPDATE where incoming version &gt;= stored, INSERT missing keys, DELETE rows of CurrentVersionOf projections
     /// that are no longer current, DROP the stages.
@@ -107,7 +107,14 @@ internal static partial class RedshiftSql
             var nonKey = table.Columns.Where(c => !table.Key.Contains(c.Name, StringComparer.Ordinal)).ToList();
             if (nonKey.Count > 0)
             {
-                var versionRule = table.VersionColumn is { } v ? $" AND {Quote("s")}.{Quote(v)} >= {target}.{Quote(v)}" : string.Empty;
+                var tie = TieBreakNotGreater(table, Quote("s"), target);
+                var versionRule = (table.VersionColumn, tie) switch
+                {
+                    (null, null) => string.Empty,
+                    (null, _) => $" AND {tie}",
+                    ({ } v, null) => $" AND {Quote("s")}.{Quote(v)} >= {target}.{Quote(v)}",
+                    ({ } v, _) => $" AND ({Quote("s")}.{Quote(v)} > {target}.{Quote(v)} OR ({Quote("s")}.{Quote(v)} = {target}.{Quote(v)} AND {tie}))",
+                };
                 merge.Add($"UPDATE {target} SET {string.Join(", ", nonKey.Select(c => $"{Quote(c.Name)} = {Quote("s")}.{Quote(c.Name)}"))} FROM {stage} {Quote("s")} WHERE {keyMatch}{versionRule}");
                 roles.Add(new MergeStatementRole(table.Name, CountsWritten: true));
             }
@@ -132,7 +139,11 @@ internal static partial class RedshiftSql
             var of = $"{s}.{Quote(rule.Of.Name)}";
             var keyMatch = string.Join(" AND ", rule.Table.Key.Select(k => $"{target}.{Quote(k)} = {Quote("o")}.{Quote(k)}"));
             var touched = string.Join(" OR ", stagesOfRule.Select(st => $"EXISTS (SELECT 1 FROM {st} {Quote("s")} WHERE {string.Join(" AND ", rule.Table.Key.Select(k => $"{Quote("s")}.{Quote(k)} = {target}.{Quote(k)}"))})"));
-            merge.Add($"DELETE FROM {target} USING {of} {Quote("o")} WHERE {keyMatch} AND {target}.{Quote(rule.Table.VersionColumn!)} < {Quote("o")}.{Quote(rule.Of.VersionColumn!)} AND ({touched})");
+            var version = $"{target}.{Quote(rule.Table.VersionColumn!)}";
+            var ofVersion = $"{Quote("o")}.{Quote(rule.Of.VersionColumn!)}";
+            var differs = string.Concat((rule.Table.TieBreak ?? []).Select(c => $" OR {target}.{Quote(c)} <> {Quote("o")}.{Quote(c)}"));
+            var superseded = differs.Length == 0 ? $"{version} < {ofVersion}" : $"({version} < {ofVersion} OR ({version} = {ofVersion} AND (FALSE{differs})))";
+            merge.Add($"DELETE FROM {target} USING {of} {Quote("o")} WHERE {keyMatch} AND {superseded} AND ({touched})");
             roles.Add(new MergeStatementRole(rule.Table.Name, CountsWritten: false));
         }
 
@@ -222,6 +233,7 @@ internal static partial class RedshiftSql
     {
         var keyIndexes = table.Key.Select(k => IndexOf(table, k)).ToArray();
         var versionIndex = table.VersionColumn is { } v ? IndexOf(table, v) : -1;
+        var tieBreak = TieBreakRules.Resolve(table);
         var byKey = new Dictionary<string, (long Order, object?[] Row)>(StringComparer.Ordinal);
         long order = 0;
         foreach (var row in rows)
@@ -232,15 +244,45 @@ internal static partial class RedshiftSql
             }
 
             var key = string.Join('\u001f', keyIndexes.Select(i => Literal(table.Columns[i], row[i], table.Name)));
-            if (!byKey.TryGetValue(key, out var existing) || versionIndex < 0 || Version(row[versionIndex]) >= Version(existing.Row[versionIndex]))
+            if (!byKey.TryGetValue(key, out var existing))
             {
                 byKey[key] = (order, row);
+            }
+            else
+            {
+                // Higher version wins; on the same version the smaller tie-break values; on a full tie the later row.
+                var byVersion = versionIndex < 0 ? 0 : Version(row[versionIndex]).CompareTo(Version(existing.Row[versionIndex]));
+                if (byVersion > 0 || (byVersion == 0 && TieBreakRules.Compare(tieBreak, row, existing.Row) <= 0))
+                {
+                    byKey[key] = (order, row);
+                }
             }
 
             order++;
         }
 
         return byKey.Values.OrderBy(e => e.Order).Select(e => e.Row).ToList();
+    }
+
+    /// <summary>
+    /// "incoming tie-break values &lt;= stored ones", column by column, or null without a tie-break. Redshift compares
+    /// strings in binary UTF-8 order (it has no locale collations), as SQLite does and PostgreSQL with COLLATE "C".
+    /// </summary>
+    private static string? TieBreakNotGreater(TableDefinition table, string incoming, string stored)
+    {
+        var columns = (table.TieBreak ?? []).Select(Quote).ToList();
+        if (columns.Count == 0)
+        {
+            return null;
+        }
+
+        var sql = $"{incoming}.{columns[^1]} <= {stored}.{columns[^1]}";
+        for (var i = columns.Count - 2; i >= 0; i--)
+        {
+            sql = $"({incoming}.{columns[i]} < {stored}.{columns[i]} OR ({incoming}.{columns[i]} = {stored}.{columns[i]} AND {sql}))";
+        }
+
+        return sql;
     }
 
     private static IEnumerable<string> Inserts(string prefix, TableDefinition table, List<object?[]> rows, int maxBytes)
@@ -298,6 +340,8 @@ internal static partial class RedshiftSql
         {
             throw new WarehouseException($"Version column {table.Name}.{v} must be an Integer column of the table.");
         }
+
+        TieBreakRules.Resolve(table);
     }
 
     private static int IndexOf(TableDefinition table, string column)

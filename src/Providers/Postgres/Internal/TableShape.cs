@@ -42,6 +42,8 @@ internal static class TableShape
         {
             throw new WarehouseException($"Version column {table.Name}.{v} must be a non-nullable Integer column of the table.");
         }
+
+        TieBreakRules.Resolve(table);
     }
 
     /// <summary>The columns and values of a ReplaceWhere set; throws when a column is unknown, a value null/mistyped, or a row outside it.</summary>
