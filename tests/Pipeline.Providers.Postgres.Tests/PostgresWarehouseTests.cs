@@ -73,14 +73,15 @@ public sealed class PostgresWarehouseTests(PostgresFixture postgres)
     [Theory]
     [InlineData("nul")]
     [InlineData("overflow")]
-    public async Task Merge_ValueTheServerRefuses_ThrowsWarehouseRejectedException(string value)
+    public async Task Merge_ValueOutsideTheDomain_ThrowsWarehouseRejectedException(string value)
     {
         var warehouse = await WarehouseAsync();
         var row = value == "nul" ? Row("T1", 1, note: "a\0b") : Row("T1", 1, amount: 1e28m);
 
         var e = await Assert.ThrowsAsync<WarehouseRejectedException>(() => warehouse.MergeAsync([new MergeBatch(Trades, [row])], Ct));
 
-        Assert.Contains(value == "nul" ? "22021" : "22003", e.Message, StringComparison.Ordinal);
+        // Refused before PostgreSQL sees it (22021 / 22003 there), so the loader can narrow it to its message.
+        Assert.Contains("outside the warehouse domain", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

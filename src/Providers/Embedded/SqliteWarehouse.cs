@@ -337,7 +337,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
 
                 if (WarehouseDomain.ValueProblem(column.Type, row[i]) is { } problem)
                 {
-                    throw new WarehouseException($"Row {r} for table '{table.Name}': column '{column.Name}' holds a value outside the warehouse domain ({problem}). Quarantine such rows before merging.");
+                    throw new WarehouseRejectedException($"Row {r} for table '{table.Name}': column '{column.Name}' holds a value outside the warehouse domain ({problem}). Quarantine such rows before merging.");
                 }
 
                 stored[i] = WarehouseValues.ToStored(column.Type, row[i]!)

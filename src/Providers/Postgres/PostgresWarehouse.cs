@@ -470,7 +470,7 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
         // numeric(38,10) would round a finer decimal silently and PostgreSQL rejects NUL: refuse before writing.
         if (WarehouseDomain.ValueProblem(column.Type, value) is { } problem)
         {
-            throw new WarehouseException($"Column {table}.{column.Name} holds a value outside the warehouse domain ({problem}). Quarantine such rows before merging.");
+            throw new WarehouseRejectedException($"Column {table}.{column.Name} holds a value outside the warehouse domain ({problem}). Quarantine such rows before merging.");
         }
 
         switch (column.Type, value)

@@ -200,7 +200,7 @@ internal static partial class RedshiftSql
     {
         if (value is null)
         {
-            return column.Nullable ? "NULL" : throw new WarehouseException($"Column {table}.{column.Name} is not nullable but a row has null. Quarantine such rows before merging.");
+            return column.Nullable ? "NULL" : throw new WarehouseRejectedException($"Column {table}.{column.Name} is not nullable but a row has null. Quarantine such rows before merging.");
         }
 
         return (column.Type, value) switch
@@ -209,7 +209,7 @@ internal static partial class RedshiftSql
             (ColumnType.Integer, long l) => l.ToString(CultureInfo.InvariantCulture),
             (ColumnType.Integer, int n) => n.ToString(CultureInfo.InvariantCulture),
             (ColumnType.Decimal, decimal d) => WarehouseDomain.DecimalProblem(d) is { } problem
-                ? throw new WarehouseException($"Column {table}.{column.Name} holds a decimal outside the warehouse domain ({problem}; expected {WarehouseDomain.DecimalExpectation}); Redshift would round it. Quarantine such rows before merging.")
+                ? throw new WarehouseRejectedException($"Column {table}.{column.Name} holds a decimal outside the warehouse domain ({problem}; expected {WarehouseDomain.DecimalExpectation}); Redshift would round it. Quarantine such rows before merging.")
                 : d.ToString(CultureInfo.InvariantCulture),
             (ColumnType.Decimal, long l) => l.ToString(CultureInfo.InvariantCulture),
             (ColumnType.Boolean, bool b) => b ? "TRUE" : "FALSE",
