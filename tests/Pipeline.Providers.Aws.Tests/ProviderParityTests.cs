@@ -20,6 +20,7 @@ public sealed class ProviderParityTests(MotoFixture moto, PostgresFixture postgr
         ("confirmations", "transaction_id"),
         ("regulatory_reports", "transaction_id"),
         ("transaction_versions", "transaction_id, version"),
+        ("transaction_contents", "transaction_id, version, content_hash"),
     ];
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -80,7 +81,7 @@ public sealed class ProviderParityTests(MotoFixture moto, PostgresFixture postgr
                 }
             }
 
-            TestContext.Current.SendDiagnosticMessage($"parity: {cells} cells compared across {Tables.Length} tables");
+            TestContext.Current.TestOutputHelper?.WriteLine($"parity: {cells} cells compared across {Tables.Length} tables; conflicts {awsSummary["conflicts"]}, quarantined {awsSummary["quarantined"]}");
             Assert.True(cells > 500, $"only {cells} cells compared");
         }
         finally
