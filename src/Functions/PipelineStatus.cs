@@ -227,13 +227,7 @@ public sealed record PipelineStatus(
             w.WriteStartArray("dead_lettered_list");
             foreach (var dead in Objects.DeadLettered)
             {
-                w.WriteStartObject();
-                w.WriteString("key", dead.Event.Key);
-                w.WriteString("etag", dead.Event.ETag);
-                w.WriteNumber("deliveries", dead.ReceiveCount);
-                w.WriteString("error", dead.Error);
-                w.WriteString("dead_lettered_at", dead.DeadLetteredAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
-                w.WriteEndObject();
+                WriteDeadLetter(w, dead);
             }
 
             w.WriteEndArray();
@@ -242,6 +236,20 @@ public sealed record PipelineStatus(
         }
 
         return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>One dead-lettered object event as JSON (status and run print the same shape).</summary>
+    public static void WriteDeadLetter(Utf8JsonWriter w, DeadLetteredObjectEvent dead)
+    {
+        ArgumentNullException.ThrowIfNull(w);
+        ArgumentNullException.ThrowIfNull(dead);
+        w.WriteStartObject();
+        w.WriteString("key", dead.Event.Key);
+        w.WriteString("etag", dead.Event.ETag);
+        w.WriteNumber("deliveries", dead.ReceiveCount);
+        w.WriteString("error", dead.Error);
+        w.WriteString("dead_lettered_at", dead.DeadLetteredAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+        w.WriteEndObject();
     }
 
     private static string Show(DateTimeOffset? at) => at is { } v ? IngestionOptions.Timestamp(v) : "(none)";

@@ -203,12 +203,7 @@ public static class RunCommand
             w.WriteStartArray("dead_lettered_object_list");
             foreach (var dead in summary.DeadLetteredObjects)
             {
-                w.WriteStartObject();
-                w.WriteString("key", dead.Event.Key);
-                w.WriteString("etag", dead.Event.ETag);
-                w.WriteNumber("deliveries", dead.ReceiveCount);
-                w.WriteString("error", dead.Error);
-                w.WriteEndObject();
+                PipelineStatus.WriteDeadLetter(w, dead);
             }
 
             w.WriteEndArray();

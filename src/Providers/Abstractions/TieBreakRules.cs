@@ -3,6 +3,29 @@ namespace Pipeline.Providers.Abstractions;
 /// <summary>Validates <see cref="TableDefinition.TieBreak"/> and compares tie-break values the way every warehouse must.</summary>
 public static class TieBreakRules
 {
+    /// <summary>
+    /// SQL for "incoming tie-break values &lt;= stored ones", column by column (lexicographic), or null without
+    /// columns. <paramref name="columns"/> are quoted identifiers, each with the suffix its dialect needs to compare
+    /// by code point (e.g. <c> COLLATE "C"</c> for PostgreSQL text, empty where binary order is the default).
+    /// </summary>
+    public static string? NotGreaterSql(IReadOnlyList<(string Quoted, string Collate)> columns, string incoming, string stored)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        if (columns.Count == 0)
+        {
+            return null;
+        }
+
+        string Cmp((string Quoted, string Collate) c, string op) => $"{incoming}.{c.Quoted}{c.Collate} {op} {stored}.{c.Quoted}{c.Collate}";
+        var sql = Cmp(columns[^1], "<=");
+        for (var i = columns.Count - 2; i >= 0; i--)
+        {
+            sql = $"({Cmp(columns[i], "<")} OR ({incoming}.{columns[i].Quoted} = {stored}.{columns[i].Quoted} AND {sql}))";
+        }
+
+        return sql;
+    }
+
     /// <summary>The tie-break columns' indexes in the table (empty when none).</summary>
     /// <exception cref="WarehouseException">When a column is unknown, nullable, of another type, a key or the version column, or named twice.</exception>
     public static int[] Resolve(TableDefinition table)

@@ -545,22 +545,8 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
     /// "incoming tie-break values &lt;= stored ones", column by column, or null without a tie-break. SQLite compares
     /// TEXT with BINARY collation (UTF-8 bytes = code point order); dates and timestamps are fixed-width text.
     /// </summary>
-    private static string? TieBreakNotGreater(TableDefinition table, string incoming, string stored)
-    {
-        var columns = (table.TieBreak ?? []).Select(WarehouseValues.QuoteIdentifier).ToList();
-        if (columns.Count == 0)
-        {
-            return null;
-        }
-
-        var sql = $"{incoming}.{columns[^1]} <= {stored}.{columns[^1]}";
-        for (var i = columns.Count - 2; i >= 0; i--)
-        {
-            sql = $"({incoming}.{columns[i]} < {stored}.{columns[i]} OR ({incoming}.{columns[i]} = {stored}.{columns[i]} AND {sql}))";
-        }
-
-        return sql;
-    }
+    private static string? TieBreakNotGreater(TableDefinition table, string incoming, string stored) =>
+        TieBreakRules.NotGreaterSql((table.TieBreak ?? []).Select(c => (WarehouseValues.QuoteIdentifier(c), string.Empty)).ToList(), incoming, stored);
 
     /// <summary>Binds text as UTF-8 from a reused buffer (SQLite copies it), so no allocation per value.</summary>
     private static int BindText(sqlite3_stmt stmt, int index, string value, ref byte[] utf8)

@@ -409,23 +409,8 @@ internal sealed class PostgresWarehouse : IWarehouse, IAsyncDisposable
         TieBreakRules.Resolve(table).Select(i => (SqlIdentifier.Quote(table.Columns[i].Name), table.Columns[i].Type == ColumnType.Text ? " COLLATE \"C\"" : string.Empty)).ToList();
 
     /// <summary>"incoming tie-break values &lt;= stored ones", column by column, or null without a tie-break.</summary>
-    private static string? TieBreakNotGreater(TableDefinition table, string incoming, string stored)
-    {
-        var columns = TieBreakColumns(table);
-        if (columns.Count == 0)
-        {
-            return null;
-        }
-
-        string Cmp((string Sql, string Collate) c, string op) => $"{incoming}.{c.Sql}{c.Collate} {op} {stored}.{c.Sql}{c.Collate}";
-        var sql = Cmp(columns[^1], "<=");
-        for (var i = columns.Count - 2; i >= 0; i--)
-        {
-            sql = $"({Cmp(columns[i], "<")} OR ({incoming}.{columns[i].Sql} = {stored}.{columns[i].Sql} AND {sql}))";
-        }
-
-        return sql;
-    }
+    private static string? TieBreakNotGreater(TableDefinition table, string incoming, string stored) =>
+        TieBreakRules.NotGreaterSql(TieBreakColumns(table), incoming, stored);
 
     private async Task DeletePartitionAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, MergeBatch batch, IReadOnlyDictionary<string, object?> where, CancellationToken cancellationToken)
     {

@@ -268,22 +268,8 @@ internal static partial class RedshiftSql
     /// "incoming tie-break values &lt;= stored ones", column by column, or null without a tie-break. Redshift compares
     /// strings in binary UTF-8 order (it has no locale collations), as SQLite does and PostgreSQL with COLLATE "C".
     /// </summary>
-    private static string? TieBreakNotGreater(TableDefinition table, string incoming, string stored)
-    {
-        var columns = (table.TieBreak ?? []).Select(Quote).ToList();
-        if (columns.Count == 0)
-        {
-            return null;
-        }
-
-        var sql = $"{incoming}.{columns[^1]} <= {stored}.{columns[^1]}";
-        for (var i = columns.Count - 2; i >= 0; i--)
-        {
-            sql = $"({incoming}.{columns[i]} < {stored}.{columns[i]} OR ({incoming}.{columns[i]} = {stored}.{columns[i]} AND {sql}))";
-        }
-
-        return sql;
-    }
+    private static string? TieBreakNotGreater(TableDefinition table, string incoming, string stored) =>
+        TieBreakRules.NotGreaterSql((table.TieBreak ?? []).Select(c => (Quote(c), string.Empty)).ToList(), incoming, stored);
 
     private static IEnumerable<string> Inserts(string prefix, TableDefinition table, List<object?[]> rows, int maxBytes)
     {
