@@ -54,6 +54,7 @@ public sealed class RunCrashTests : IDisposable
 
         var crashed = Path.Combine(root, "crashed");
         var killed = await RunAndKillAsync(app, crashed, killPoint);
+        Assert.True(killed, $"the run finished before the kill point {killPoint} was reached: the case proves nothing");
 
         var (exit, output, error) = await RunAsync(app, crashed);
         Assert.True(exit == 0, $"restart after kill at {killPoint} (killed: {killed}): exit {exit}\n{output}\n{error}");
@@ -107,9 +108,9 @@ public sealed class RunCrashTests : IDisposable
         {
             var reached = kind switch
             {
-                "upload" => Count(Path.Combine(dataRoot, "raw", "transactions"), "*") >= arg,
-                "manifests" => Count(Path.Combine(dataRoot, "prepare", "manifests"), "*.json") >= arg,
-                "loaded" => File.Exists(Path.Combine(dataRoot, "warehouse.db")) && new FileInfo(Path.Combine(dataRoot, "warehouse.db")).Length > 0 && Count(Path.Combine(dataRoot, "prepare", "manifests"), "*.json") >= 40,
+                "upload" => Count(Path.Combine(dataRoot, "objects", "raw", "transactions"), "*") >= arg,
+                "manifests" => Count(Path.Combine(dataRoot, "objects", "prepare", "manifests"), "*.json") >= arg,
+                "loaded" => LoadedVersions(dataRoot) > 0,
                 "delay" => started.ElapsedMilliseconds >= arg,
                 _ => throw new ArgumentException(killPoint),
             };
@@ -121,12 +122,34 @@ public sealed class RunCrashTests : IDisposable
                 return true;
             }
 
-            await Task.Delay(2, TestContext.Current.CancellationToken);
+            await Task.Delay(kind == "loaded" ? 10 : 2, TestContext.Current.CancellationToken);
         }
 
         await process.WaitForExitAsync(TestContext.Current.CancellationToken);
         await Task.WhenAll(drainOut, drainErr);
         return false;
+    }
+
+    private static long LoadedVersions(string dataRoot)
+    {
+        var path = Path.Combine(dataRoot, "warehouse.db");
+        if (!File.Exists(path))
+        {
+            return 0;
+        }
+
+        try
+        {
+            using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "SELECT COUNT(*) FROM transaction_versions";
+            return (long)cmd.ExecuteScalar()!;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException)
+        {
+            return 0; // Not created yet, or locked for a moment.
+        }
     }
 
     private static int Count(string folder, string pattern) =>
