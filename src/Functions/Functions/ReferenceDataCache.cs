@@ -1,45 +1,64 @@
+using Microsoft.Extensions.Options;
 using Pipeline.Functions.Transactions;
 using Pipeline.Providers.Abstractions;
 
 namespace Pipeline.Functions.Functions;
 
-/// <summary>Loads the reference documents from the reference zone once and reloads only when an ETag changes.</summary>
-public sealed class ReferenceDataCache(IObjectStore store, PipelineSettings settings)
+/// <summary>
+/// The reference documents, loaded from the reference zone once per process and kept between invocations: for
+/// <see cref="EnrichmentOptions.ReferenceRefreshInterval"/> no request at all, then one HEAD per document and a
+/// reload only when an ETag changed (every request costs money and latency on AWS).
+/// </summary>
+public sealed class ReferenceDataCache(IObjectStore store, PipelineSettings settings, IOptions<EnrichmentOptions> options)
 {
     private readonly SemaphoreSlim gate = new(1, 1);
     private string? loadedTag;
     private ReferenceData? loaded;
+    private long checkedAt;
+
+    internal TimeProvider Clock { get; init; } = TimeProvider.System;
 
     public async Task<ReferenceData> GetAsync(CancellationToken cancellationToken = default)
     {
-        var tags = new List<string>();
-        foreach (var key in ReferenceData.Keys)
+        var interval = options.Value.ReferenceRefreshInterval;
+        if (Volatile.Read(ref loaded) is { } fresh && interval > TimeSpan.Zero && Clock.GetElapsedTime(Interlocked.Read(ref checkedAt)) < interval)
         {
-            var info = await store.HeadAsync(settings.ReferenceZone, key, cancellationToken)
-                ?? throw new InvalidOperationException($"Reference object '{key}' is missing in zone '{settings.ReferenceZone}'; upload local/reference/{key} (the run command does).");
-            tags.Add(info.ETag);
+            return fresh;
         }
 
-        var tag = string.Join('|', tags);
         await gate.WaitAsync(cancellationToken);
         try
         {
-            if (loaded is not null && loadedTag == tag)
+            if (loaded is not null && interval > TimeSpan.Zero && Clock.GetElapsedTime(checkedAt) < interval)
             {
-                return loaded;
+                return loaded; // Another invocation checked while this one waited.
             }
 
-            var documents = new Dictionary<string, byte[]>();
+            var tags = new List<string>();
             foreach (var key in ReferenceData.Keys)
             {
-                await using var stream = await store.OpenReadAsync(settings.ReferenceZone, key, cancellationToken);
-                using var buffer = new MemoryStream();
-                await stream.CopyToAsync(buffer, cancellationToken);
-                documents[key] = buffer.ToArray();
+                var info = await store.HeadAsync(settings.ReferenceZone, key, cancellationToken)
+                    ?? throw new InvalidOperationException($"Reference object '{key}' is missing in zone '{settings.ReferenceZone}'; upload local/reference/{key} (the run command does).");
+                tags.Add(info.ETag);
             }
 
-            loaded = ReferenceData.Parse(documents);
-            loadedTag = tag;
+            var tag = string.Join('|', tags);
+            if (loaded is null || loadedTag != tag)
+            {
+                var documents = new Dictionary<string, byte[]>();
+                foreach (var key in ReferenceData.Keys)
+                {
+                    await using var stream = await store.OpenReadAsync(settings.ReferenceZone, key, cancellationToken);
+                    using var buffer = new MemoryStream();
+                    await stream.CopyToAsync(buffer, cancellationToken);
+                    documents[key] = buffer.ToArray();
+                }
+
+                Volatile.Write(ref loaded, ReferenceData.Parse(documents));
+                loadedTag = tag;
+            }
+
+            Interlocked.Exchange(ref checkedAt, Clock.GetTimestamp());
             return loaded;
         }
         finally

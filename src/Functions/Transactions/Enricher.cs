@@ -22,6 +22,12 @@ public sealed class EnrichmentOptions
 
     /// <summary>Records per claim-check chunk (a load batch of 10 messages then merges up to 10 × this many).</summary>
     public int ChunkRecords { get; set; } = 1_000;
+
+    /// <summary>
+    /// How long loaded reference data is used without asking the store whether it changed (one HEAD per document
+    /// after that, a reload only when an ETag differs). Zero checks on every invocation.
+    /// </summary>
+    public TimeSpan ReferenceRefreshInterval { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>
