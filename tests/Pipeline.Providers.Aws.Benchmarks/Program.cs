@@ -31,8 +31,7 @@ return 0;
 static async Task BenchSqsAsync(MotoFixture moto, int count)
 {
     var options = new AwsOptions { Region = MotoFixture.Region, ServiceUrl = moto.Endpoint.ToString(), AccessKeyId = MotoFixture.AccessKeyId, SecretAccessKey = MotoFixture.SecretAccessKey };
-    using var http = new HttpClient();
-    var client = SqsClient.Create(http, options, new AwsCredentialSource(options));
+    using var client = SqsClientFactory.Create(options, new AwsCredentialSource(options));
     var queue = new SqsMessageQueue(client, options);
     await queue.EnsureQueueAsync(new QueueDefinition("bench"));
     await queue.EnsureQueueAsync(new QueueDefinition("bench.fifo"));
