@@ -194,6 +194,37 @@ public sealed class ReviewTests(LoadedSamples loaded) : IClassFixture<LoadedSamp
     }
 
     [Fact]
+    public async Task Review_ConflictsAndCopiesAcrossFiles_ScratchMergePicksTheWarehousesRowsExitZero()
+    {
+        // Two contents of one version, an exact copy in a file that sorts first, an amendment in a file that sorts first:
+        // the recomputed rows must follow the same tie-break (smaller content_hash, then smallest lineage) and version rules.
+        static string Trade(string id, int version, string status, string price)
+        {
+            var t = TestData.Valid();
+            t["transaction_id"] = id;
+            t["version"] = version;
+            t["status"] = status;
+            t["price"] = price;
+            return t.ToJsonString();
+        }
+
+        await using var harness = new PipelineHarness();
+        await harness.RunAsync(
+            [
+                ("transactions/a.json", Encoding.UTF8.GetBytes($"[{Trade("TX-C", 1, "NEW", "100")}]")),
+                ("transactions/b.json", Encoding.UTF8.GetBytes($"[{Trade("TX-C", 1, "NEW", "101")}, {Trade("TX-A", 1, "NEW", "5")}]")),
+                ("transactions/0-copy.ndjson", Encoding.UTF8.GetBytes(Trade("TX-C", 1, "NEW", "100.00") + "\n" + Trade("TX-A", 2, "AMEND", "6") + "\n")),
+            ],
+            Ct);
+
+        var (exit, output, error) = await ReviewAsync(All, json: true, harness: harness);
+
+        Assert.True(exit == 0, output + error);
+        using var doc = JsonDocument.Parse(output);
+        Assert.Equal(2, doc.RootElement.GetProperty("tables").GetProperty("transactions").GetProperty("before").GetInt64());
+    }
+
+    [Fact]
     public async Task Review_WithDifferences_WritesNothingToWarehouseZonesOrQueue()
     {
         var before = await StateAsync();
