@@ -144,14 +144,10 @@ public static class ReviewCommand
         {
             using (var scratch = new SqliteWarehouse(new EmbeddedOptions { DataRoot = scratchRoot }))
             {
-                foreach (var table in WarehouseSchema.All)
-                {
-                    await scratch.EnsureTableAsync(table, cancellationToken);
-                }
-
                 await scratch.EnsureTableAsync(ReviewObjects, cancellationToken);
                 foreach (var form in Forms)
                 {
+                    await scratch.EnsureTableAsync(form, cancellationToken);
                     await scratch.EnsureTableAsync(Before(form), cancellationToken);
                 }
 
@@ -192,7 +188,8 @@ public static class ReviewCommand
         {
             if (records.Count > 0)
             {
-                await scratch.MergeAsync(WarehouseSchema.Batches(records), cancellationToken);
+                // Only the compared forms: the audit tables (versions, contents) would cost merges and change no row here.
+                await scratch.MergeAsync([.. WarehouseSchema.Batches(records).Where(b => Forms.Contains(b.Table))], cancellationToken);
                 records.Clear();
             }
 
