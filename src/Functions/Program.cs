@@ -2,7 +2,7 @@ using System.CommandLine;
 using Pipeline.Functions;
 using Pipeline.Host;
 
-// The pipeline app: run (the main job), start (the long-running host), query, bench,
+// The pipeline app: run (the main job), review (a transform change against the warehouse), start (the long-running host), query, bench,
 // ingest / backfill / status / serve-sample-api (the scheduled API ingestion).
 var dataRoot = new Option<string?>("--data-root") { Description = "Data folder of the embedded providers (default .pipeline)." };
 var contentRoot = new Option<string?>("--content-root") { Description = "Repository root with host.json, local.settings.json and local/ (found automatically)." };
@@ -102,6 +102,17 @@ benchRefine.SetAction((parse, ct) => RefineBenchCommand.RunAsync(
     parse.GetValue(refineRecords), parse.GetValue(refineDays), parse.GetValue(keep), parse.GetValue(contentRoot),
     parse.InvocationConfiguration.Output, ct));
 
+var reviewKeys = new Argument<string[]>("KEY") { Arity = ArgumentArity.ZeroOrMore, Description = "Raw-zone keys or key prefixes to review (default: every object under transactions/)." };
+var since = new Option<string?>("--since") { Description = "Only objects last modified on or after this day (UTC, yyyy-MM-dd)." };
+var examples = new Option<int>("--examples") { Description = "Example rows shown per table.", DefaultValueFactory = _ => 3 };
+var review = new Command("review", "Recompute transactions, confirmations and regulatory_reports from the raw zone with the current code and show how they differ from the warehouse (exit 1 when they do). Writes nothing.")
+{
+    reviewKeys, since, examples, json, dataRoot, contentRoot,
+};
+review.SetAction((parse, ct) => Pipeline.Functions.Review.ReviewCommand.RunAsync(
+    parse.GetValue(reviewKeys) ?? [], parse.GetValue(since), parse.GetValue(examples), parse.GetValue(json), parse.GetValue(dataRoot), parse.GetValue(contentRoot),
+    parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, ct));
+
 string root;
 try
 {
@@ -113,8 +124,20 @@ catch (DirectoryNotFoundException)
 }
 
 var start = FunctionsHost.CreateStartCommand(PipelineApp.Options(root, null, consoleLogging: true, args), PipelineApp.Configure);
-var rootCommand = new RootCommand("Pipeline: enrich → FIFO → load, on the embedded providers by default.") { run, start, query, bench, ingest, backfill, status, redrive, serve, refine, benchRefine };
-return await rootCommand.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+var rootCommand = new RootCommand("Pipeline: enrich → FIFO → load, on the embedded providers by default.") { run, review, start, query, bench, ingest, backfill, status, redrive, serve, refine, benchRefine };
+var parsed = rootCommand.Parse(args);
+if (parsed.Errors.Count > 0 && parsed.CommandResult.Command == review)
+{
+    // review promises 1 for "differences found", so a usage error must not look like one.
+    foreach (var parseError in parsed.Errors)
+    {
+        await Console.Error.WriteLineAsync(parseError.Message);
+    }
+
+    return 2;
+}
+
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 
 static string? ContentRootArgument(string[] args)
 {

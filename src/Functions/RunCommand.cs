@@ -68,7 +68,13 @@ public static class RunCommand
         }
 
         await host.Services.GetRequiredService<WarehouseTables>().EnsureAsync(cancellationToken);
-        var summary = await RunUntilAccountedAsync(host, store, settings, timeout, error, cancellationToken);
+        var summary = RunProgress.ShouldShow(json, output)
+            ? await RunProgress.TrackAsync(
+                Spectre.Console.AnsiConsole.Console,
+                () => RunUntilAccountedAsync(host, store, settings, timeout, error, cancellationToken),
+                await RunProgress.PollerAsync(store, host.Services.GetRequiredService<IWarehouse>(), settings, cancellationToken),
+                cancellationToken)
+            : await RunUntilAccountedAsync(host, store, settings, timeout, error, cancellationToken);
 
         if (json)
         {

@@ -95,7 +95,7 @@ public sealed class ProviderParityTests(MotoFixture moto, PostgresFixture postgr
 
     private static List<JsonObject> Rows(JsonNode node) => node.AsArray().Select(r => r!.AsObject()).ToList();
 
-    private static void WriteCorpus(string root, string input)
+    internal static void WriteCorpus(string root, string input)
     {
         Directory.CreateDirectory(input);
         foreach (var file in Directory.GetFiles(Path.Combine(root, "local", "samples")))
