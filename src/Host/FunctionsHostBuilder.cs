@@ -145,14 +145,17 @@ public sealed class FunctionsHostBuilder
         var host = new FunctionsHost(services, Configuration, settings, resolved, Options, provider, timeZone);
         if (telemetry.Enabled)
         {
-            // Resolving the providers starts the SDK's listeners now, before the first invocation.
-            _ = services.GetService<OpenTelemetry.Trace.TracerProvider>();
-            _ = services.GetService<OpenTelemetry.Metrics.MeterProvider>();
+            // The gauges (and the queue they read) first, so the container disposes them after the
+            // MeterProvider, whose final collection still reads them; resolving the SDK's providers starts
+            // their listeners now, before the first invocation.
             var queues = resolved.Select(f => f.Trigger).OfType<QueueTriggerBinding>().Select(q => q.QueueName).ToList();
             if (queues.Count > 0)
             {
                 services.GetService<QueueGauges>()?.Track(queues.Concat(queues.Select(host.DeadLetterQueueFor)));
             }
+
+            _ = services.GetService<OpenTelemetry.Trace.TracerProvider>();
+            _ = services.GetService<OpenTelemetry.Metrics.MeterProvider>();
         }
 
         return host;

@@ -74,7 +74,7 @@ internal sealed class FunctionExecutor
         catch (Exception ex)
         {
             await scope.DisposeAsync();
-            Telemetry.Telemetry.Failed(activity, ex);
+            Spans.Failed(activity, ex);
             logger.LogError(ex, FailedTemplate, function.Name, invocationId, Elapsed(started));
             throw;
         }
@@ -97,7 +97,7 @@ internal sealed class FunctionExecutor
             // Timed out: the function got the cancellation; it may still run, so dispose its scope only when it ends.
             _ = task.ContinueWith(async _ => await scope.DisposeAsync(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             var error = new FunctionTimeoutException(function.Name, _settings.FunctionTimeout!.Value);
-            Telemetry.Telemetry.Failed(activity, error);
+            Spans.Failed(activity, error);
             logger.LogError(error, FailedTemplate, function.Name, invocationId, Elapsed(started));
             throw error;
         }
@@ -112,7 +112,7 @@ internal sealed class FunctionExecutor
                 _ = task.ContinueWith(async _ => await scope.DisposeAsync(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             }
 
-            Telemetry.Telemetry.Failed(activity, ex);
+            Spans.Failed(activity, ex);
             logger.LogError(ex, FailedTemplate, function.Name, invocationId, Elapsed(started));
             throw;
         }

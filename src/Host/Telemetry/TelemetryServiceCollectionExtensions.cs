@@ -27,7 +27,7 @@ public static class TelemetryServiceCollectionExtensions
             return services;
         }
 
-        var otel = services.AddOpenTelemetry()
+        services.AddOpenTelemetry()
             .ConfigureResource(resource => resource.AddService(serviceName)) // OTEL_SERVICE_NAME / OTEL_RESOURCE_ATTRIBUTES override
             .WithTracing(tracing =>
             {
@@ -55,11 +55,10 @@ public static class TelemetryServiceCollectionExtensions
                     metrics.AddConsoleExporter();
                 }
             });
-        _ = otel;
 
-        Decorate<IObjectStore>(services, inner => new TracedObjectStore(inner, Telemetry.SystemOf(inner)));
-        Decorate<IMessageQueue>(services, inner => new TracedMessageQueue(inner, Telemetry.SystemOf(inner)));
-        Decorate<IWarehouse>(services, inner => new TracedWarehouse(inner, Telemetry.SystemOf(inner)));
+        Decorate<IObjectStore>(services, inner => new TracedObjectStore(inner, Spans.SystemOf(inner)));
+        Decorate<IMessageQueue>(services, inner => new TracedMessageQueue(inner, Spans.SystemOf(inner)));
+        Decorate<IWarehouse>(services, inner => new TracedWarehouse(inner, Spans.SystemOf(inner)));
         return services;
     }
 

@@ -45,7 +45,7 @@ internal sealed class TracedMessageQueue(IMessageQueue inner, string system) : I
         }
         catch (Exception ex)
         {
-            Telemetry.Failed(activity, ex);
+            Spans.Failed(activity, ex);
             throw;
         }
     }
@@ -61,7 +61,7 @@ internal sealed class TracedMessageQueue(IMessageQueue inner, string system) : I
         }
         catch (Exception ex)
         {
-            Telemetry.Failed(activity, ex);
+            Spans.Failed(activity, ex);
             throw;
         }
     }
@@ -75,7 +75,7 @@ internal sealed class TracedMessageQueue(IMessageQueue inner, string system) : I
         }
         catch (Exception ex)
         {
-            Telemetry.Failed(activity, ex);
+            Spans.Failed(activity, ex);
             throw;
         }
     }
@@ -89,7 +89,7 @@ internal sealed class TracedMessageQueue(IMessageQueue inner, string system) : I
         }
         catch (Exception ex)
         {
-            Telemetry.Failed(activity, ex);
+            Spans.Failed(activity, ex);
             throw;
         }
     }

@@ -18,7 +18,7 @@ internal sealed class TracedObjectStore(IObjectStore inner, string system) : IOb
         }
         catch (Exception ex)
         {
-            Telemetry.Failed(activity, ex);
+            Spans.Failed(activity, ex);
             throw;
         }
     }
@@ -33,7 +33,7 @@ internal sealed class TracedObjectStore(IObjectStore inner, string system) : IOb
         }
         catch (Exception ex)
         {
-            Telemetry.Failed(activity, ex);
+            Spans.Failed(activity, ex);
             throw;
         }
     }
@@ -47,7 +47,7 @@ internal sealed class TracedObjectStore(IObjectStore inner, string system) : IOb
         }
         catch (Exception ex)
         {
-            Telemetry.Failed(activity, ex);
+            Spans.Failed(activity, ex);
             throw;
         }
     }
@@ -75,7 +75,7 @@ internal sealed class TracedObjectStore(IObjectStore inner, string system) : IOb
         }
         catch (Exception ex)
         {
-            Telemetry.Failed(activity, ex);
+            Spans.Failed(activity, ex);
             throw;
         }
     }

@@ -15,14 +15,14 @@ internal sealed class TracedWarehouse(IWarehouse inner, string system) : IWareho
         }
         catch (Exception ex)
         {
-            Telemetry.Failed(activity, ex);
+            Spans.Failed(activity, ex);
             throw;
         }
     }
 
     public async Task<MergeResult> MergeAsync(IReadOnlyList<MergeBatch> batches, CancellationToken cancellationToken = default)
     {
-        using var activity = Start("MERGE", activity => string.Join(",", batches.Select(b => b.Table.Name).Distinct(StringComparer.Ordinal)));
+        using var activity = Start("MERGE", () => string.Join(",", batches.Select(b => b.Table.Name).Distinct(StringComparer.Ordinal)));
         try
         {
             var result = await inner.MergeAsync(batches, cancellationToken);
@@ -37,7 +37,7 @@ internal sealed class TracedWarehouse(IWarehouse inner, string system) : IWareho
         }
         catch (Exception ex)
         {
-            Telemetry.Failed(activity, ex);
+            Spans.Failed(activity, ex);
             throw;
         }
     }
@@ -53,17 +53,17 @@ internal sealed class TracedWarehouse(IWarehouse inner, string system) : IWareho
         }
         catch (Exception ex)
         {
-            Telemetry.Failed(activity, ex);
+            Spans.Failed(activity, ex);
             throw;
         }
     }
 
-    private Activity? Start(string operation, Func<Activity, string> collection)
+    private Activity? Start(string operation, Func<string> collection)
     {
         var activity = Start(operation, (string?)null);
         if (activity is { IsAllDataRequested: true })
         {
-            var name = collection(activity);
+            var name = collection();
             activity.SetTag("db.collection.name", name);
             activity.DisplayName = $"{operation} {name}";
         }

@@ -91,6 +91,42 @@ public sealed class TraceTests
         Assert.Equal("TracedWarehouse", host.Services.GetRequiredService<IWarehouse>().GetType().Name);
     }
 
+    [Fact]
+    public async Task QueueDepthGauge_OneMessageWaiting_ReportsOneVisible()
+    {
+        var queue = "gauge-" + Guid.NewGuid().ToString("N")[..8] + ".fifo";
+        await using var harness = new PipelineHarness(new Dictionary<string, string?> { ["Telemetry:Enabled"] = "true", ["OTEL_METRICS_EXPORTER"] = "none", ["Queues:Enriched"] = queue });
+        await using var host = harness.Build([nameof(LoadTransactions)]);
+        var queues = host.Services.GetRequiredService<IMessageQueue>();
+        await queues.EnsureQueueAsync(new QueueDefinition(queue), Ct);
+        await queues.SendBatchAsync(queue, [new OutgoingMessage("{}", "g", "d") { EntryId = "0" }], Ct);
+
+        var seen = new Dictionary<string, long>(StringComparer.Ordinal);
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == QueueGauges.MeterName)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            var pairs = tags.ToArray();
+            if (pairs.Any(t => t.Key == "messaging.destination.name" && Equals(t.Value, queue)))
+            {
+                seen[(string)pairs.Single(t => t.Key == "pipeline.queue.state").Value!] = value;
+            }
+        });
+        listener.Start();
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(1, seen["visible"]);
+        Assert.Equal(0, seen["in_flight"]);
+    }
+
     /// <summary>An in-process exporter: every ended span, thread-safe.</summary>
     private sealed class SpanCollector : BaseProcessor<Activity>
     {

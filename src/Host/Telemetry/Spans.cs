@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Pipeline.Host.Telemetry;
 
-internal static class Telemetry
+internal static class Spans
 {
     /// <summary>Marks the span failed per the OTel conventions (status Error, error.type, an exception event).</summary>
     public static void Failed(Activity? activity, Exception exception)
