@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Options;
 using Pipeline.Host.Internal;
+using Pipeline.Host.Telemetry;
 
 namespace Pipeline.Host;
 
@@ -98,6 +99,14 @@ public sealed class FunctionsHostBuilder
             Services.Insert(0, providerServices[i]);
         }
 
+        // Off by default: with no exporter asked for, nothing is registered and no listener exists.
+        var telemetry = TelemetrySettings.From(Configuration);
+        if (telemetry.Enabled)
+        {
+            Services.AddPipelineTelemetry(telemetry, "pipeline");
+            Services.TryAddSingleton(sp => new QueueGauges(sp.GetRequiredService<Pipeline.Providers.Abstractions.IMessageQueue>()));
+        }
+
         Services.TryAddSingleton<IConfiguration>(Configuration);
         Services.TryAddSingleton(HostSettings);
         foreach (var type in resolved.Select(f => f.FunctionType).OfType<Type>().Distinct())
@@ -132,7 +141,24 @@ public sealed class FunctionsHostBuilder
             services.Dispose();
             throw new HostConfigurationException($"Invalid settings: {string.Join(" ", ex.Failures)}", ex);
         }
-        return new FunctionsHost(services, Configuration, settings, resolved, Options, provider, timeZone);
+
+        var host = new FunctionsHost(services, Configuration, settings, resolved, Options, provider, timeZone);
+        if (telemetry.Enabled)
+        {
+            // The gauges (and the queue they read) first, so the container disposes them after the
+            // MeterProvider, whose final collection still reads them; resolving the SDK's providers starts
+            // their listeners now, before the first invocation.
+            var queues = resolved.Select(f => f.Trigger).OfType<QueueTriggerBinding>().Select(q => q.QueueName).ToList();
+            if (queues.Count > 0)
+            {
+                services.GetService<QueueGauges>()?.Track(queues.Concat(queues.Select(host.DeadLetterQueueFor)));
+            }
+
+            _ = services.GetService<OpenTelemetry.Trace.TracerProvider>();
+            _ = services.GetService<OpenTelemetry.Metrics.MeterProvider>();
+        }
+
+        return host;
     }
 
     private List<FunctionDescriptor> Select()

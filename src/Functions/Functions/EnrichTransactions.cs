@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pipeline.Functions.Transactions;
 using Pipeline.Host;
+using Pipeline.Host.Telemetry;
 using Pipeline.Providers.Abstractions;
 
 namespace Pipeline.Functions.Functions;
@@ -145,6 +146,8 @@ public sealed class EnrichTransactions(
                 await SendAsync(pending, cancellationToken);
             }
 
+            PipelineTelemetry.RecordsRead.Add(outcome.Records);
+            PipelineTelemetry.RecordsQuarantined.Add(outcome.Quarantined);
             if (outcome.Unreadable is not null)
             {
                 logger.LogWarning(UnreadableTemplate, created.Key, outcome.Unreadable);

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Pipeline.Functions.Transactions;
 using Pipeline.Host;
+using Pipeline.Host.Telemetry;
 using Pipeline.Providers.Abstractions;
 
 namespace Pipeline.Functions.Functions;
@@ -64,7 +65,9 @@ public sealed class LoadTransactions(IWarehouse warehouse, IObjectStore store, W
             failures.Add(new MessageFailure(item.Message.MessageId, error.Message, error));
         }
 
-        logger.LogInformation(MergedTemplate, good.Where(g => !refused.Any(r => r.Item.Message == g.Message)).Sum(g => g.Records.Count), messages.Count - failures.Count, failures.Count);
+        var loaded = good.Where(g => !refused.Any(r => r.Item.Message == g.Message)).Sum(g => g.Records.Count);
+        PipelineTelemetry.RecordsLoaded.Add(loaded);
+        logger.LogInformation(MergedTemplate, loaded, messages.Count - failures.Count, failures.Count);
         return failures.Count == 0 ? QueueBatchResult.Success : new QueueBatchResult(failures);
     }
 

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Pipeline.Host.Telemetry;
+using Pipeline.Providers.Abstractions;
 using Polly;
 using Polly.Retry;
 
@@ -44,6 +46,7 @@ internal sealed class FunctionExecutor
         var invocationId = Guid.NewGuid().ToString();
         var logger = _loggers.CreateLogger("Function." + function.Name);
         var started = Stopwatch.GetTimestamp();
+        using var activity = StartInvocation(function, trigger, invocationId);
         logger.LogInformation(ExecutingTemplate, function.Name, reason, invocationId);
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -71,6 +74,7 @@ internal sealed class FunctionExecutor
         catch (Exception ex)
         {
             await scope.DisposeAsync();
+            Spans.Failed(activity, ex);
             logger.LogError(ex, FailedTemplate, function.Name, invocationId, Elapsed(started));
             throw;
         }
@@ -79,6 +83,12 @@ internal sealed class FunctionExecutor
         {
             var result = await task.WaitAsync(timeout.Token);
             await scope.DisposeAsync();
+            if (activity is not null && result.Failures.Count > 0)
+            {
+                activity.SetTag("pipeline.failed_messages", result.Failures.Count);
+                activity.SetStatus(ActivityStatusCode.Error, $"{result.Failures.Count} message(s) failed");
+            }
+
             logger.LogInformation(ExecutedTemplate, function.Name, invocationId, Elapsed(started));
             return result;
         }
@@ -87,6 +97,7 @@ internal sealed class FunctionExecutor
             // Timed out: the function got the cancellation; it may still run, so dispose its scope only when it ends.
             _ = task.ContinueWith(async _ => await scope.DisposeAsync(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             var error = new FunctionTimeoutException(function.Name, _settings.FunctionTimeout!.Value);
+            Spans.Failed(activity, error);
             logger.LogError(error, FailedTemplate, function.Name, invocationId, Elapsed(started));
             throw error;
         }
@@ -101,9 +112,87 @@ internal sealed class FunctionExecutor
                 _ = task.ContinueWith(async _ => await scope.DisposeAsync(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
             }
 
+            Spans.Failed(activity, ex);
             logger.LogError(ex, FailedTemplate, function.Name, invocationId, Elapsed(started));
             throw;
         }
+    }
+
+    /// <summary>
+    /// The invocation span (FaaS conventions). A queue batch's span links to every message's producer
+    /// context (messaging conventions for batch processing) and is the child of that context when all the
+    /// messages come from one trace, so a record's trace runs from the object event to the load.
+    /// </summary>
+    private static Activity? StartInvocation(FunctionDescriptor function, object trigger, string invocationId)
+    {
+        if (!PipelineTelemetry.Source.HasListeners())
+        {
+            return null;
+        }
+
+        var kind = ActivityKind.Server;
+        ActivityContext parent = default;
+        List<ActivityLink>? links = null;
+        if (trigger is IReadOnlyList<ReceivedMessage> messages)
+        {
+            kind = ActivityKind.Consumer;
+            foreach (var message in messages)
+            {
+                if (PipelineTelemetry.TryExtract(message.Attributes, out var context) && !(links?.Exists(l => l.Context == context) ?? false))
+                {
+                    (links ??= []).Add(new ActivityLink(context));
+                }
+            }
+
+            if (links is { Count: > 0 } && links.TrueForAll(l => l.Context.TraceId == links[0].Context.TraceId))
+            {
+                parent = links[0].Context;
+            }
+        }
+
+        var activity = PipelineTelemetry.Source.StartActivity(kind, parent, links: links, name: function.Name);
+        if (activity is not { IsAllDataRequested: true })
+        {
+            return activity;
+        }
+
+        activity.SetTag("faas.name", function.Name);
+        activity.SetTag("faas.invocation_id", invocationId);
+        switch (function.Trigger)
+        {
+            case QueueTriggerBinding queue:
+                activity.SetTag("faas.trigger", "pubsub");
+                activity.SetTag("messaging.destination.name", queue.QueueName);
+                activity.SetTag("messaging.operation.type", "process");
+                if (trigger is IReadOnlyList<ReceivedMessage> batch)
+                {
+                    activity.SetTag("messaging.batch.message_count", batch.Count);
+                    if (batch.Count == 1)
+                    {
+                        activity.SetTag("messaging.message.id", batch[0].MessageId);
+                    }
+                }
+
+                break;
+            case ObjectTriggerBinding objects:
+                activity.SetTag("faas.trigger", "datasource");
+                activity.SetTag("faas.document.collection", objects.Zone);
+                activity.SetTag("faas.document.operation", "insert");
+                if (trigger is ObjectCreatedEvent created)
+                {
+                    activity.SetTag("faas.document.name", created.Key);
+                }
+
+                break;
+            case TimerTriggerBinding:
+                activity.SetTag("faas.trigger", "timer");
+                break;
+            default:
+                activity.SetTag("faas.trigger", "other");
+                break;
+        }
+
+        return activity;
     }
 
     /// <summary>Runs the function with the host.json retry policy (object and timer triggers).</summary>

@@ -128,6 +128,7 @@ internal sealed class ObjectEventListener
                     var error = outcomes[i].Error ?? "the function failed";
                     _logger.LogError(DeadLetteredTemplate, d.Event.Key, _zone, d.ReceiveCount, error);
                     await deadLetters.DeadLetterAsync(_zone, d, error, CancellationToken.None);
+                    Telemetry.PipelineTelemetry.DeadLettered.Add(1, new KeyValuePair<string, object?>("pipeline.zone", _zone));
                     continue;
                 }
 

@@ -288,6 +288,7 @@ internal sealed class QueueListener
             }
 
             await _queues.DeleteBatchAsync(_queue, chunk.Select(c => c.Message.ReceiptHandle).ToList(), cancellationToken);
+            Telemetry.PipelineTelemetry.DeadLettered.Add(chunk.Length, new KeyValuePair<string, object?>("messaging.destination.name", _queue));
             foreach (var (m, reason, _) in chunk)
             {
                 _logger.LogError(DeadLetteredTemplate, m.MessageId, _queue, _deadLetterQueue, m.ReceiveCount, reason);

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 using Pipeline.Host;
 using Pipeline.Providers.Abstractions;
 
@@ -8,6 +10,8 @@ namespace Pipeline.Lambda.Dispatch;
 /// <summary>One function of a <see cref="FunctionsHost"/> (built, listeners not started), invoked directly.</summary>
 public sealed class HostLambdaFunction : ILambdaFunction
 {
+    private const int FlushTimeoutMs = 2_000;
+
     private readonly FunctionsHost _host;
     private readonly FunctionDescriptor _descriptor;
 
@@ -48,14 +52,51 @@ public sealed class HostLambdaFunction : ILambdaFunction
             ?? ActivatorUtilities.CreateInstance(scope.ServiceProvider, type);
     }
 
-    public Task InvokeObjectCreatedAsync(ObjectCreatedEvent objectCreated, LambdaInvocationContext context, CancellationToken cancellationToken = default)
-        => _host.InvokeAsync(Binding.Name, objectCreated, cancellationToken);
+    public async Task InvokeObjectCreatedAsync(ObjectCreatedEvent objectCreated, LambdaInvocationContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _host.InvokeAsync(Binding.Name, objectCreated, cancellationToken);
+        }
+        finally
+        {
+            FlushTelemetry();
+        }
+    }
 
-    public Task<QueueBatchResult> InvokeQueueBatchAsync(IReadOnlyList<ReceivedMessage> messages, LambdaInvocationContext context, CancellationToken cancellationToken = default)
-        => _host.InvokeAsync(Binding.Name, messages, cancellationToken);
+    public async Task<QueueBatchResult> InvokeQueueBatchAsync(IReadOnlyList<ReceivedMessage> messages, LambdaInvocationContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await _host.InvokeAsync(Binding.Name, messages, cancellationToken);
+        }
+        finally
+        {
+            FlushTelemetry();
+        }
+    }
 
-    public Task InvokeTimerAsync(TimerInfo timer, LambdaInvocationContext context, CancellationToken cancellationToken = default)
-        => _host.InvokeAsync(Binding.Name, timer, cancellationToken);
+    public async Task InvokeTimerAsync(TimerInfo timer, LambdaInvocationContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _host.InvokeAsync(Binding.Name, timer, cancellationToken);
+        }
+        finally
+        {
+            FlushTelemetry();
+        }
+    }
+
+    /// <summary>
+    /// Lambda freezes the process once the response is posted: export what the invocation recorded before
+    /// that (a no-op when telemetry is off, as no provider is registered).
+    /// </summary>
+    private void FlushTelemetry()
+    {
+        _host.Services.GetService<TracerProvider>()?.ForceFlush(FlushTimeoutMs);
+        _host.Services.GetService<MeterProvider>()?.ForceFlush(FlushTimeoutMs);
+    }
 
     private static string BucketOf(IConfiguration configuration, string zone)
         => configuration[$"Aws:Buckets:{zone}"] is { Length: > 0 } bucket ? bucket : zone;

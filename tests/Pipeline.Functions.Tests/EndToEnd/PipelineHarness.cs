@@ -57,8 +57,8 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     public string DataRoot { get; }
 
-    /// <summary>Builds a host over this data root; <paramref name="functions"/> null = all.</summary>
-    public FunctionsHost Build(IReadOnlyList<string>? functions = null)
+    /// <summary>Builds a host over this data root; <paramref name="functions"/> null = all; <paramref name="configure"/> runs before Build.</summary>
+    public FunctionsHost Build(IReadOnlyList<string>? functions = null, Action<FunctionsHostBuilder>? configure = null)
     {
         var builder = FunctionsHost.CreateBuilder(new FunctionsHostOptions
         {
@@ -73,6 +73,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
             IdleQuietPeriod = TimeSpan.FromMilliseconds(300),
         });
         PipelineApp.Configure(builder);
+        configure?.Invoke(builder);
         return builder.Build();
     }
 
