@@ -52,24 +52,34 @@ public static class BenchCommand
 
             // CPU time beside wall time: on a shared machine, records per CPU-second is the figure that does not depend
             // on what else runs (records/s on N free cores is at most N times it).
+            // On a terminal each phase shows a live "phase k/n: name, elapsed" line (nothing is counted inside a phase).
+            var show = RunProgress.ShouldShow(json: false, output);
+            var phases = 1 + (quick ? 0 : 4) + 1 + (files > 0 ? 1 : 0);
+            var phase = 0;
+            Task<T> PhaseAsync<T>(string name, Func<Task<T>> work)
+            {
+                var reading = PhaseReading(++phase, phases, name, records);
+                return show ? RunProgress.TrackReadingsAsync(Spectre.Console.AnsiConsole.Console, work, _ => Task.FromResult(reading), cancellationToken) : work();
+            }
+
             var cpu = Cpu();
-            var parse = await BaselineAsync(big, reference, enrich: false, cancellationToken);
+            var parse = await PhaseAsync("baseline parse only", () => BaselineAsync(big, reference, enrich: false, cancellationToken));
             await output.WriteLineAsync($"baseline parse only                 {Rate(records, parse),12:N0} records/s  ({parse.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
             if (!quick)
             {
-                var enrichOnly = await BaselineAsync(big, reference, enrich: true, cancellationToken);
+                var enrichOnly = await PhaseAsync("baseline parse+validate+enrich", () => BaselineAsync(big, reference, enrich: true, cancellationToken));
                 await output.WriteLineAsync($"baseline parse+validate+enrich      {Rate(records, enrichOnly),12:N0} records/s  ({enrichOnly.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
 
                 var chunks = Path.Combine(work, "chunks.bin");
-                var chunked = await ChunkBaselineAsync(big, chunks, reference, cancellationToken);
+                var chunked = await PhaseAsync("baseline + write chunks", () => ChunkBaselineAsync(big, chunks, reference, cancellationToken));
                 await output.WriteLineAsync($"baseline ... + write chunks (file)   {Rate(records, chunked),12:N0} records/s  ({chunked.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
-                var reread = await ReadChunksBaselineAsync(chunks, cancellationToken);
+                var reread = await PhaseAsync("baseline read chunks", () => ReadChunksBaselineAsync(chunks, cancellationToken));
                 await output.WriteLineAsync($"baseline read chunks+check+rows     {Rate(records, reread),12:N0} records/s  ({reread.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
                 var mergeBuilder = FunctionsHost.CreateBuilder(PipelineApp.Options(contentRoot, Path.Combine(work, "data-merge"), consoleLogging: false));
                 PipelineApp.Configure(mergeBuilder);
                 await using (var mergeHost = mergeBuilder.Build())
                 {
-                    var merged = await ReadChunksBaselineAsync(chunks, cancellationToken, mergeHost.Services.GetRequiredService<IWarehouse>());
+                    var merged = await PhaseAsync("baseline + SQLite merge", () => ReadChunksBaselineAsync(chunks, cancellationToken, mergeHost.Services.GetRequiredService<IWarehouse>()));
                     await output.WriteLineAsync($"baseline ... + SQLite merge ({WarehouseSchema.All.Count} tables){Rate(records, merged),11:N0} records/s  ({merged.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
                 }
 
@@ -77,7 +87,7 @@ public static class BenchCommand
                 File.Delete(chunks);
             }
 
-            var (oneFile, loadedOne) = await EndToEndAsync(contentRoot, Path.Combine(work, "data-one"), [big], cancellationToken);
+            var (oneFile, loadedOne) = await PhaseAsync("end to end, 1 NDJSON file", () => EndToEndAsync(contentRoot, Path.Combine(work, "data-one"), [big], cancellationToken));
             await output.WriteLineAsync($"end to end, 1 NDJSON file           {Rate(records, oneFile),12:N0} records/s  ({oneFile.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s, {loadedOne:N0} versions loaded)");
             await output.WriteLineAsync($"peak RSS after one-file run         {PeakRssMb(),12:F0} MB");
             await output.WriteLineAsync($"GC so far: {GC.CollectionCount(0):N0} gen0, {GC.CollectionCount(1):N0} gen1, {GC.CollectionCount(2):N0} gen2, pauses {GC.GetTotalPauseDuration().TotalSeconds:F1} s, allocated {GC.GetTotalAllocatedBytes() / 1048576.0:N0} MB");
@@ -96,7 +106,7 @@ public static class BenchCommand
                 }
 
                 cpu = Cpu();
-                var (manyFiles, loadedMany) = await EndToEndAsync(contentRoot, Path.Combine(work, "data-many"), small, cancellationToken);
+                var (manyFiles, loadedMany) = await PhaseAsync($"end to end, {small.Count} small files", () => EndToEndAsync(contentRoot, Path.Combine(work, "data-many"), small, cancellationToken));
                 await output.WriteLineAsync($"end to end, {small.Count,5} small files       {Rate(records, manyFiles),12:N0} records/s  ({manyFiles.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s, {loadedMany:N0} versions loaded)");
             }
 
@@ -195,6 +205,10 @@ public static class BenchCommand
             .Append("\",\"venue_mic\":\"").Append(Venues[random.Next(Venues.Length)])
             .Append("\"}\n");
     }
+
+    /// <summary>The live line of one bench phase: which of how many, and the records it works through.</summary>
+    public static ProgressReading PhaseReading(int phase, int phases, string name, int records) =>
+        new(0, 0, string.Create(CultureInfo.InvariantCulture, $"{records:N0} records"), 0, string.Empty, string.Create(CultureInfo.InvariantCulture, $"phase {phase}/{phases}: {name} · "));
 
     private static async Task<TimeSpan> BaselineAsync(string path, ReferenceData reference, bool enrich, CancellationToken cancellationToken)
     {

@@ -38,7 +38,16 @@ public static class RefineCommand
         RefineReport report;
         try
         {
-            report = await host.Services.GetRequiredService<DailyRefiner>().RefineAsync(first, last, cancellationToken);
+            var refiner = host.Services.GetRequiredService<DailyRefiner>();
+            var progress = new RefineProgress();
+            var totalDays = last.DayNumber - first.DayNumber + 1;
+            report = RunProgress.ShouldShow(json, output)
+                ? await RunProgress.TrackReadingsAsync(
+                    Spectre.Console.AnsiConsole.Console,
+                    () => refiner.RefineAsync(first, last, progress, cancellationToken),
+                    _ => Task.FromResult(Reading(progress, totalDays)),
+                    cancellationToken)
+                : await refiner.RefineAsync(first, last, progress, cancellationToken);
         }
         catch (InvalidOperationException ex)
         {
@@ -61,6 +70,13 @@ public static class RefineCommand
 
         await output.WriteLineAsync("Query: dotnet run --project src/Functions -- query \"SELECT * FROM daily_counterparty_exposure ORDER BY trade_date, counterparty_lei\"");
         return 0;
+    }
+
+    /// <summary>Days written out of the days asked for; trades read for the rate (reading comes before any day is written).</summary>
+    public static ProgressReading Reading(RefineProgress progress, int totalDays)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        return new ProgressReading(progress.Days, totalDays, "days", progress.Trades, "trades read", progress.Days == 0 ? "reading · " : "writing · ");
     }
 
     public static string ToJson(RefineReport report, TimeSpan elapsed)

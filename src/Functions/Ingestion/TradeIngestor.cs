@@ -78,15 +78,29 @@ public sealed class TradeIngestor(
 
         Options.Validate();
         var cursor = (await ReadStateAsync(cancellationToken))?.Cursor;
-        var window = new IngestionWindow(
-            string.Create(CultureInfo.InvariantCulture, $"backfill-{from:yyyyMMdd}-{to:yyyyMMdd}"),
-            "backfill",
-            DateOnly.FromDateTime(DateTime.UtcNow),
-            new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
-            new DateTimeOffset(to.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
+        var window = BackfillWindow(from, to);
         var (audit, _) = await FetchWindowAsync(window, false, cursor, [], cancellationToken);
         return audit.Error is null ? audit : throw new IngestionFailedException(audit);
     }
+
+    /// <summary>Pages a backfill of these days has written so far (its live progress).</summary>
+    public async Task<long> CountBackfillPagesAsync(DateOnly from, DateOnly to, CancellationToken cancellationToken = default)
+    {
+        long pages = 0;
+        await foreach (var _ in store.ListAsync(settings.RawZone, WindowPrefix(BackfillWindow(from, to)), cancellationToken))
+        {
+            pages++;
+        }
+
+        return pages;
+    }
+
+    private static IngestionWindow BackfillWindow(DateOnly from, DateOnly to) => new(
+        string.Create(CultureInfo.InvariantCulture, $"backfill-{from:yyyyMMdd}-{to:yyyyMMdd}"),
+        "backfill",
+        DateOnly.FromDateTime(DateTime.UtcNow),
+        new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero),
+        new DateTimeOffset(to.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero));
 
     public async Task<IngestionState?> ReadStateAsync(CancellationToken cancellationToken = default)
     {

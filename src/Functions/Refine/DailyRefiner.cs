@@ -55,7 +55,11 @@ public sealed class DailyRefiner(IWarehouse warehouse, IObjectStore store, Pipel
         return (yesterday.AddDays(1 - Math.Max(1, lookbackDays)), yesterday);
     }
 
-    public async Task<RefineReport> RefineAsync(DateOnly from, DateOnly to, CancellationToken cancellationToken = default)
+    public Task<RefineReport> RefineAsync(DateOnly from, DateOnly to, CancellationToken cancellationToken = default) =>
+        RefineAsync(from, to, null, cancellationToken);
+
+    /// <summary>As above, counting trades read and days written into <paramref name="progress"/> for a live progress line.</summary>
+    public async Task<RefineReport> RefineAsync(DateOnly from, DateOnly to, RefineProgress? progress, CancellationToken cancellationToken = default)
     {
         var problem = options.Value.Validate();
         if (problem is not null)
@@ -66,7 +70,7 @@ public sealed class DailyRefiner(IWarehouse warehouse, IObjectStore store, Pipel
         settings.RequireRefineZone();
         var aggregator = new RefineAggregator(from, to);
         await EnsureTablesAsync(cancellationToken);
-        var pages = await ReadAsync(aggregator, cancellationToken);
+        var pages = await ReadAsync(aggregator, progress, cancellationToken);
         logger.LogInformation(ReadTemplate, from, to, aggregator.TradesSeen, pages);
 
         var days = new List<RefinedDay>();
@@ -77,6 +81,7 @@ public sealed class DailyRefiner(IWarehouse warehouse, IObjectStore store, Pipel
             await warehouse.MergeAsync(RefineSchema.DayBatches(day.Day, day.Exposures, day.Positions), cancellationToken);
             logger.LogInformation(DayTemplate, day.Day, day.Exposures.Count, day.Positions.Count);
             days.Add(new RefinedDay(day.Day, day.Exposures.Count, day.Exposures.Sum(e => e.TradeCount), day.Positions.Count));
+            progress?.DayWritten();
         }
 
         return new RefineReport(from, to, aggregator.TradesSeen, pages, days);
@@ -106,7 +111,7 @@ public sealed class DailyRefiner(IWarehouse warehouse, IObjectStore store, Pipel
         }
     }
 
-    private async Task<int> ReadAsync(RefineAggregator aggregator, CancellationToken cancellationToken)
+    private async Task<int> ReadAsync(RefineAggregator aggregator, RefineProgress? progress, CancellationToken cancellationToken)
     {
         var pageSize = options.Value.PageSize;
         var limit = pageSize.ToString(CultureInfo.InvariantCulture);
@@ -128,6 +133,7 @@ public sealed class DailyRefiner(IWarehouse warehouse, IObjectStore store, Pipel
                     Text(row[0]), Date(row[1]), Text(row[2]), Text(row[3]), Text(row[4]), Text(row[5]), Text(row[6]), Dec(row[7]), Dec(row[8])));
             }
 
+            progress?.TradesRead(page.Rows.Count);
             if (page.Rows.Count < pageSize)
             {
                 return pages;
