@@ -12,7 +12,7 @@ namespace Pipeline.Providers.Embedded;
 /// Every state change is one transaction, so a killed process loses nothing: un-acked messages
 /// become visible again when their visibility timeout ends.
 /// </summary>
-public sealed class SqliteMessageQueue : IMessageQueue, IDisposable
+public sealed class SqliteMessageQueue : IMessageQueue, IQueueAge, IDisposable
 {
     private static readonly TimeSpan MaxVisibility = TimeSpan.FromHours(12);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
@@ -382,6 +382,20 @@ public sealed class SqliteMessageQueue : IMessageQueue, IDisposable
             using var reader = cmd.ExecuteReader();
             reader.Read();
             return new QueueDepth(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<TimeSpan?> GetOldestMessageAgeAsync(string queue, CancellationToken cancellationToken = default)
+    {
+        var q = await GetQueueAsync(queue, cancellationToken).ConfigureAwait(false);
+        return await db.RunAsync(c =>
+        {
+            using var cmd = c.CreateCommand();
+            cmd.CommandText = "SELECT MIN(sent_at) FROM messages WHERE queue = $q;";
+            cmd.Parameters.AddWithValue("$q", q.Name);
+            return cmd.ExecuteScalar() is long sentAt
+                ? TimeSpan.FromMilliseconds(Math.Max(0, Clock.NowMs() - sentAt))
+                : (TimeSpan?)null;
         }, cancellationToken).ConfigureAwait(false);
     }
 
