@@ -23,7 +23,14 @@ public sealed record PipelineStatus(
     public sealed record ObjectStates(int Raw, int Processed, int Pending, IReadOnlyList<DeadLetteredObjectEvent> DeadLettered);
 
     /// <param name="Depth">Null when the queue does not exist yet.</param>
-    public sealed record QueueStatus(string Name, string Role, QueueDepth? Depth);
+    public sealed record QueueStatus(string Name, string Role, QueueDepth? Depth)
+    {
+        /// <summary>Whether the provider can tell the oldest message's age (the embedded queue can; SQS cannot, see README).</summary>
+        public bool AgeKnown { get; init; }
+
+        /// <summary>Age of the oldest message; null when the queue is empty, missing, or <see cref="AgeKnown"/> is false.</summary>
+        public TimeSpan? OldestAge { get; init; }
+    }
 
     public static async Task<PipelineStatus> CollectAsync(FunctionsHost host, int runs, CancellationToken cancellationToken = default)
     {
@@ -54,21 +61,26 @@ public sealed record PipelineStatus(
         }
 
         var queue = services.GetRequiredService<IMessageQueue>();
+
+        // Registered on its own by providers that can tell (a decorated IMessageQueue would hide the capability).
+        var ages = services.GetService<IQueueAge>();
         var queues = new List<QueueStatus>();
         var deadLetter = host.DeadLetterQueueFor(settings.EnrichedQueue);
         foreach (var (name, role) in new[] { (settings.EnrichedQueue, "enriched (FIFO)"), (deadLetter, "dead letters") })
         {
             QueueDepth? depth;
+            TimeSpan? age = null;
             try
             {
                 depth = await queue.GetDepthAsync(name, cancellationToken);
+                age = ages is null ? null : await ages.GetOldestMessageAgeAsync(name, cancellationToken);
             }
             catch (QueueNotFoundException)
             {
                 depth = null;
             }
 
-            queues.Add(new QueueStatus(name, role, depth));
+            queues.Add(new QueueStatus(name, role, depth) { AgeKnown = ages is not null, OldestAge = age });
         }
 
         long records = 0, files = 0;
@@ -168,13 +180,22 @@ public sealed record PipelineStatus(
         foreach (var q in Queues)
         {
             text.AppendLine(q.Depth is { } d
-                ? string.Create(CultureInfo.InvariantCulture, $"  {q.Name,-40} {q.Role,-16} visible {d.Visible,8:N0}  in flight {d.InFlight,8:N0}  delayed {d.Delayed,8:N0}")
+                ? string.Create(CultureInfo.InvariantCulture, $"  {q.Name,-40} {q.Role,-16} visible {d.Visible,8:N0}  in flight {d.InFlight,8:N0}  delayed {d.Delayed,8:N0}  age: {DescribeAge(q)}")
                 : $"  {q.Name,-40} {q.Role,-16} (not created yet)");
         }
 
         text.AppendLine(CultureInfo.InvariantCulture, $"Quarantine: {QuarantinedRecords:N0} records, {QuarantinedFiles:N0} whole files");
         text.Append(CultureInfo.InvariantCulture, $"Conflicts: {Conflicts:N0} versions loaded with more than one content (each content is a row of transaction_contents)");
         return text.ToString();
+    }
+
+    /// <summary>The age column of a queue line: its oldest message's age, "empty", or why it is not known.</summary>
+    public static string DescribeAge(QueueStatus queue)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        return !queue.AgeKnown ? "n/a on SQS (CloudWatch ApproximateAgeOfOldestMessage)"
+            : queue.OldestAge is { } age ? string.Create(CultureInfo.InvariantCulture, $"{age.TotalSeconds:N0} s")
+            : "empty";
     }
 
     public string ToJson()
@@ -211,6 +232,14 @@ public sealed record PipelineStatus(
                 w.WriteNumber("visible", q.Depth?.Visible ?? 0);
                 w.WriteNumber("in_flight", q.Depth?.InFlight ?? 0);
                 w.WriteNumber("delayed", q.Depth?.Delayed ?? 0);
+                if (q.OldestAge is { } age)
+                {
+                    w.WriteNumber("oldest_age_seconds", Math.Round(age.TotalSeconds, 1));
+                }
+                else
+                {
+                    w.WriteNull("oldest_age_seconds");
+                }
                 w.WriteEndObject();
             }
 

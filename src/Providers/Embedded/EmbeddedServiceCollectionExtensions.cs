@@ -24,6 +24,7 @@ public static class EmbeddedServiceCollectionExtensions
         services.AddSingleton<IObjectEventSource>(sp => new FileSystemObjectEventSource(sp.GetRequiredService<FileSystemObjectStore>()));
         services.AddSingleton(sp => new SqliteMessageQueue(sp.GetRequiredService<IOptions<EmbeddedOptions>>().Value));
         services.AddSingleton<IMessageQueue>(sp => sp.GetRequiredService<SqliteMessageQueue>());
+        services.AddSingleton<IQueueAge>(sp => sp.GetRequiredService<SqliteMessageQueue>());
         services.AddSingleton(sp => new SqliteWarehouse(sp.GetRequiredService<IOptions<EmbeddedOptions>>().Value));
         services.AddSingleton<IWarehouse>(sp => sp.GetRequiredService<SqliteWarehouse>());
         return services;
