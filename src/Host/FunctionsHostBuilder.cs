@@ -104,7 +104,7 @@ public sealed class FunctionsHostBuilder
         if (telemetry.Enabled)
         {
             Services.AddPipelineTelemetry(telemetry, "pipeline");
-            Services.TryAddSingleton(sp => new QueueGauges(sp.GetRequiredService<Pipeline.Providers.Abstractions.IMessageQueue>()));
+            Services.TryAddSingleton(sp => new QueueGauges(sp.GetRequiredService<Pipeline.Providers.Abstractions.IMessageQueue>(), sp.GetService<Pipeline.Providers.Abstractions.IQueueAge>()));
         }
 
         Services.TryAddSingleton<IConfiguration>(Configuration);

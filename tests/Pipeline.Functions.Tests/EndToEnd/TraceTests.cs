@@ -92,7 +92,7 @@ public sealed class TraceTests
     }
 
     [Fact]
-    public async Task QueueDepthGauge_OneMessageWaiting_ReportsOneVisible()
+    public async Task QueueGauges_OneMessageWaiting_ReportOneVisibleAndItsAge()
     {
         var queue = "gauge-" + Guid.NewGuid().ToString("N")[..8] + ".fifo";
         await using var harness = new PipelineHarness(new Dictionary<string, string?> { ["Telemetry:Enabled"] = "true", ["OTEL_METRICS_EXPORTER"] = "none", ["Queues:Enriched"] = queue });
@@ -120,11 +120,22 @@ public sealed class TraceTests
                 seen[(string)pairs.Single(t => t.Key == "pipeline.queue.state").Value!] = value;
             }
         });
+        double? age = null;
+        listener.SetMeasurementEventCallback<double>((instrument, value, tags, _) =>
+        {
+            if (instrument.Name == "pipeline.queue.oldest_age" && tags.ToArray().Any(t => t.Key == "messaging.destination.name" && Equals(t.Value, queue)))
+            {
+                age = value;
+            }
+        });
         listener.Start();
+        await Task.Delay(TimeSpan.FromMilliseconds(300), Ct);
         listener.RecordObservableInstruments();
 
         Assert.Equal(1, seen["visible"]);
         Assert.Equal(0, seen["in_flight"]);
+        Assert.NotNull(age);
+        Assert.InRange(age.Value, 0.25, 120); // the message waited at least the 300 ms above
     }
 
     /// <summary>An in-process exporter: every ended span, thread-safe.</summary>
