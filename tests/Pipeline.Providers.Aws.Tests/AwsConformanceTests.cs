@@ -24,27 +24,14 @@ public sealed class SqsMessageQueueConformanceTests(MotoFixture moto) : MessageQ
 /// with the other tests: its 100 MiB streaming case measures the process-wide managed heap.
 /// </summary>
 [Collection(nameof(MemoryMeasuredSerially))]
-public sealed class S3ObjectStoreConformanceTests(MotoFixture moto) : S3ObjectStoreConformance
-{
-    protected override AwsTarget Target => AwsTarget.Moto(moto);
-}
-
-public sealed class S3ObjectEventSourceConformanceTests(MotoFixture moto) : S3ObjectEventSourceConformance
-{
-    protected override AwsTarget Target => AwsTarget.Moto(moto);
-}
-
-/// <summary>The object-store suite on S3 of an emulated AWS (<see cref="Target"/>): one bucket per test zone.</summary>
-public abstract class S3ObjectStoreConformance : ObjectStoreConformance
+public sealed class S3ObjectStoreConformanceTests(MotoFixture moto) : ObjectStoreConformance
 {
     private AmazonS3Client? s3;
 
-    protected abstract AwsTarget Target { get; }
-
     protected override ValueTask<IObjectStore> CreateStoreAsync()
     {
-        Target.RequireAvailable();
-        var options = AwsTestSupport.Options(Target);
+        moto.RequireAvailable();
+        var options = AwsTestSupport.Options(moto);
         s3 = S3Tests.S3Client(options);
         return ValueTask.FromResult<IObjectStore>(new S3ObjectStore(s3, options));
     }
@@ -63,19 +50,16 @@ public abstract class S3ObjectStoreConformance : ObjectStoreConformance
     }
 }
 
-/// <summary>The object-event suite on S3 notifications to SQS of an emulated AWS (<see cref="Target"/>).</summary>
-public abstract class S3ObjectEventSourceConformance : ObjectEventSourceConformance
+public sealed class S3ObjectEventSourceConformanceTests(MotoFixture moto) : ObjectEventSourceConformance
 {
     private AmazonS3Client? s3;
     private SqsMessageQueue? sqs;
     private AwsOptions? options;
 
-    protected abstract AwsTarget Target { get; }
-
     protected override ValueTask<(IObjectStore Store, IObjectEventSource Events)> CreateProvidersAsync()
     {
-        Target.RequireAvailable();
-        options = AwsTestSupport.Options(Target);
+        moto.RequireAvailable();
+        options = AwsTestSupport.Options(moto);
         s3 = S3Tests.S3Client(options);
         sqs = new SqsMessageQueue(AwsTestSupport.Sqs(options), options);
         return ValueTask.FromResult<(IObjectStore, IObjectEventSource)>((new S3ObjectStore(s3, options), new S3ObjectEventSource(sqs, options, NullLogger<S3ObjectEventSource>.Instance)));
@@ -94,7 +78,7 @@ public abstract class S3ObjectEventSourceConformance : ObjectEventSourceConforma
             new PutBucketNotificationRequest
             {
                 BucketName = zone,
-                QueueConfigurations = [new QueueConfiguration { Queue = Target.QueueArn(queue), Events = [EventType.ObjectCreatedAll] }],
+                QueueConfigurations = [new QueueConfiguration { Queue = $"arn:aws:sqs:{MotoFixture.Region}:123456789012:{queue}", Events = [EventType.ObjectCreatedAll] }],
             },
             Ct);
         return zone;

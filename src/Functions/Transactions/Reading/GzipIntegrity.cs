@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using System.IO.Hashing;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Pipeline.Functions.Transactions.Reading;
 
@@ -83,7 +84,7 @@ internal static class GzipIntegrity
             return false;
         }
 
-        var crcs = starts.Select(_ => new Crc32()).ToArray();
+        var crcs = new uint[starts.Count];
         var position = 0L;
         var buffer = new byte[81920];
         await using var content = new GZipStream(await open(cancellationToken).ConfigureAwait(false), CompressionMode.Decompress);
@@ -95,14 +96,14 @@ internal static class GzipIntegrity
                 var from = Math.Max(0, starts[i] - position);
                 if (from < n)
                 {
-                    crcs[i].Append(buffer.AsSpan((int)from, n - (int)from));
+                    crcs[i] = Crc32.Append(crcs[i], buffer.AsSpan((int)from, n - (int)from));
                 }
             }
 
             position += n;
         }
 
-        return position == total && crcs.Any(c => c.GetCurrentHashAsUInt32() == tail.Crc);
+        return position == total && crcs.Any(c => c == tail.Crc);
     }
 
     /// <summary>Keeps the byte count and the last 8 bytes of what was read (the gzip trailer when complete).</summary>
@@ -135,18 +136,15 @@ internal static class GzipIntegrity
         public bool Matches(long length, uint crc) => Count >= 18 && Size == (uint)length && Crc == crc;
     }
 
-    /// <summary>CRC-32 as in gzip (System.IO.Hashing: IEEE 802.3, reflected) and length of the decompressed content.</summary>
     private sealed class CrcObserver
     {
-        private readonly Crc32 crc = new();
-
         public long Length { get; private set; }
 
-        public uint Crc => crc.GetCurrentHashAsUInt32();
+        public uint Crc { get; private set; }
 
         public void Observe(ReadOnlySpan<byte> bytes)
         {
-            crc.Append(bytes);
+            Crc = Crc32.Append(Crc, bytes);
             Length += bytes.Length;
         }
     }
@@ -208,5 +206,66 @@ internal static class GzipIntegrity
 
             base.Dispose(disposing);
         }
+    }
+}
+
+/// <summary>
+/// CRC-32 (IEEE 802.3, reflected, as in gzip), slicing-by-8 so the check keeps pace with decompression.
+/// System.IO.Hashing is not in the package mirror; swap to its Crc32 when it is.
+/// </summary>
+internal static class Crc32
+{
+    // Eight 256-entry tables, flat: table k at [k * 256].
+    private static readonly uint[] Table = BuildTable();
+
+    /// <summary>Continues <paramref name="crc"/> (0 to start) over <paramref name="bytes"/>.</summary>
+    public static uint Append(uint crc, ReadOnlySpan<byte> bytes)
+    {
+        // Unchecked indexing: every index is a byte (0..255) plus a fixed table offset, inside the 2048 entries.
+        ref var t = ref MemoryMarshal.GetArrayDataReference(Table);
+        var c = ~crc;
+        while (bytes.Length >= 8)
+        {
+            var one = BinaryPrimitives.ReadUInt32LittleEndian(bytes) ^ c;
+            var two = BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..]);
+            c = Unsafe.Add(ref t, (7 * 256) + (int)(one & 0xFF)) ^ Unsafe.Add(ref t, (6 * 256) + (int)((one >> 8) & 0xFF))
+                ^ Unsafe.Add(ref t, (5 * 256) + (int)((one >> 16) & 0xFF)) ^ Unsafe.Add(ref t, (4 * 256) + (int)(one >> 24))
+                ^ Unsafe.Add(ref t, (3 * 256) + (int)(two & 0xFF)) ^ Unsafe.Add(ref t, (2 * 256) + (int)((two >> 8) & 0xFF))
+                ^ Unsafe.Add(ref t, 256 + (int)((two >> 16) & 0xFF)) ^ Unsafe.Add(ref t, (int)(two >> 24));
+            bytes = bytes[8..];
+        }
+
+        foreach (var b in bytes)
+        {
+            c = Unsafe.Add(ref t, (int)((c ^ b) & 0xFF)) ^ (c >> 8);
+        }
+
+        return ~c;
+    }
+
+    private static uint[] BuildTable()
+    {
+        var table = new uint[8 * 256];
+        for (uint n = 0; n < 256; n++)
+        {
+            var c = n;
+            for (var k = 0; k < 8; k++)
+            {
+                c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
+            }
+
+            table[n] = c;
+        }
+
+        for (var k = 1; k < 8; k++)
+        {
+            for (var n = 0; n < 256; n++)
+            {
+                var previous = table[((k - 1) * 256) + n];
+                table[(k * 256) + n] = (previous >> 8) ^ table[(int)(previous & 0xFF)];
+            }
+        }
+
+        return table;
     }
 }
