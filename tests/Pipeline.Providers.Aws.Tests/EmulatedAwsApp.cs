@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Amazon.S3.Model;
 using Pipeline.Providers.Abstractions;
 using Pipeline.Providers.Aws.Sqs;
@@ -106,5 +107,34 @@ internal sealed class EmulatedAwsApp
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
         var path = Path.Combine(root, "src", "Functions", "bin", configuration, "net10.0", "Pipeline.Functions.dll");
         return File.Exists(path) ? path : null;
+    }
+
+    /// <summary>Runs the built app with <paramref name="args"/> and the repository as content root; exit code and both outputs.</summary>
+    public static async Task<(int Exit, string Output, string Error)> RunAppAsync(string app, string root, IReadOnlyDictionary<string, string> environment, IEnumerable<string> args, CancellationToken cancellationToken)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = root,
+        };
+        start.ArgumentList.Add(app);
+        foreach (var arg in args.Append("--content-root").Append(root))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync(cancellationToken);
+        var error = process.StandardError.ReadToEndAsync(cancellationToken);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(4));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await output, await error);
     }
 }

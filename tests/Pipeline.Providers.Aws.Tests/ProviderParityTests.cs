@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -156,31 +155,8 @@ public sealed class ProviderParityTests(MotoFixture moto, PostgresFixture postgr
 
     private static async Task<JsonNode> RunJsonAsync(string app, string root, Dictionary<string, string> environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = root,
-        };
-        start.ArgumentList.Add(app);
-        foreach (var arg in args.Append("--content-root").Append(root))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync(Ct);
-        var error = process.StandardError.ReadToEndAsync(Ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TimeSpan.FromMinutes(4));
-        await process.WaitForExitAsync(timeout.Token);
-        var text = await output;
-        Assert.True(process.ExitCode == 0, $"{string.Join(' ', args.Take(2))} ({(environment.Count == 0 ? "embedded" : "AWS")}): exit {process.ExitCode}\n{text}\n{await error}");
+        var (exit, text, error) = await EmulatedAwsApp.RunAppAsync(app, root, environment, args, Ct);
+        Assert.True(exit == 0, $"{string.Join(' ', args.Take(2))} ({(environment.Count == 0 ? "embedded" : "AWS")}): exit {exit}\n{text}\n{error}");
         return JsonNode.Parse(text) ?? throw new InvalidDataException("no JSON output");
     }
 }

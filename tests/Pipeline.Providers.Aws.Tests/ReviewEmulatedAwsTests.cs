@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Pipeline.TestKit.Emulators;
 
@@ -70,31 +69,6 @@ public sealed class ReviewEmulatedAwsTests(MotoFixture moto, PostgresFixture pos
         return dump;
     }
 
-    private static async Task<(int Exit, string Output, string Error)> RunAsync(string app, string root, Dictionary<string, string> environment, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = root,
-        };
-        start.ArgumentList.Add(app);
-        foreach (var arg in args.Append("--content-root").Append(root))
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync(Ct);
-        var error = process.StandardError.ReadToEndAsync(Ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TimeSpan.FromMinutes(4));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
-    }
+    private static Task<(int Exit, string Output, string Error)> RunAsync(string app, string root, Dictionary<string, string> environment, params string[] args) =>
+        EmulatedAwsApp.RunAppAsync(app, root, environment, args, TestContext.Current.CancellationToken);
 }
