@@ -5,6 +5,12 @@ namespace Pipeline.Host.Internal;
 /// <summary>Reads local.settings.json as func does: <c>Values</c> and <c>ConnectionStrings</c> become configuration.</summary>
 internal static class LocalSettings
 {
+    /// <summary>The <c>Values</c> as written (names unchanged), for the worker's environment.</summary>
+    public static Dictionary<string, string?> LoadValues(string path) =>
+        Load(path)
+            .Where(kv => !kv.Key.StartsWith("ConnectionStrings:", StringComparison.OrdinalIgnoreCase))
+            .ToDictionary(kv => kv.Key.Replace(":", "__", StringComparison.Ordinal), kv => kv.Value, StringComparer.Ordinal);
+
     public static Dictionary<string, string?> Load(string path)
     {
         var result = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
