@@ -98,6 +98,9 @@ public sealed class FunctionsHost : IAsyncDisposable
     /// <summary>The provider the <c>Provider</c> setting selected.</summary>
     public string Provider { get; }
 
+    /// <summary>The isolated worker this host invokes (null for in-process functions); stopped after the listeners.</summary>
+    internal WorkerProtocol.WorkerSupervisor? Worker { get; set; }
+
     /// <summary>Creates trigger queues when configured to, then starts polling queues and zones and running timers.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
@@ -319,6 +322,11 @@ public sealed class FunctionsHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(CancellationToken.None);
+        if (Worker is not null)
+        {
+            await Worker.DisposeAsync();
+        }
+
         await _services.DisposeAsync();
         _stopping.Dispose();
         _abort.Dispose();

@@ -22,6 +22,14 @@ public sealed record FunctionDescriptor(string Name, TriggerBinding Trigger, Fun
     /// <summary>True when a queue function returns <see cref="QueueBatchResult"/> (per-message outcome).</summary>
     public bool ReportsMessageFailures { get; init; }
 
+    /// <summary>The binding type as the app declared it (e.g. an isolated worker's "messageQueueTrigger"); null = the host's own name.</summary>
+    public string? TriggerType { get; init; }
+
     /// <summary>"Name: trigger", as <c>start</c> prints it.</summary>
-    public override string ToString() => $"{Name}: {Trigger.Describe()}";
+    public override string ToString()
+    {
+        var described = Trigger.Describe();
+        var space = described.IndexOf(' ', StringComparison.Ordinal);
+        return TriggerType is null || space < 0 ? $"{Name}: {described}" : $"{Name}: {TriggerType}{described[space..]}";
+    }
 }

@@ -6,7 +6,12 @@ namespace Pipeline.Host.Internal;
 /// <summary><c>start</c>, like <c>func start</c>: list the functions, run until Ctrl+C/SIGTERM, stop gracefully.</summary>
 internal static class StartCommand
 {
-    public static Command Create(FunctionsHostOptions options, Action<FunctionsHostBuilder>? configure)
+    /// <param name="isolatedByDefault">
+    /// True for the standalone host (src/Host's Program): like <c>func start</c>, it runs the isolated-worker app in the
+    /// current folder unless <c>--script-root</c> names another. False for an in-process app's own <c>start</c> verb,
+    /// which runs its own functions unless <c>--script-root</c> is given.
+    /// </param>
+    public static Command Create(FunctionsHostOptions options, Action<FunctionsHostBuilder>? configure, bool isolatedByDefault = false)
     {
         var functions = new Option<string[]>("--functions")
         {
@@ -16,11 +21,17 @@ internal static class StartCommand
         };
         var contentRoot = new Option<string?>("--content-root") { Description = "Folder with host.json and local.settings.json." };
         var dataRoot = new Option<string?>("--data-root") { Description = "Data folder of the embedded providers (default .pipeline)." };
+        var scriptRoot = new Option<string?>("--script-root")
+        {
+            Description = "Run the isolated-worker app built into this folder (worker.config.json, functions.metadata); default: "
+                + (isolatedByDefault ? "the current folder." : "this app's own functions."),
+        };
         var command = new Command("start", "Run the functions host (like 'func start') until Ctrl+C.")
         {
             functions,
             contentRoot,
             dataRoot,
+            scriptRoot,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -38,29 +49,37 @@ internal static class StartCommand
                 MinPollingInterval = options.MinPollingInterval,
                 IdleQuietPeriod = options.IdleQuietPeriod,
             };
-            return await RunHostAsync(effective, configure, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+            var script = parse.GetValue(scriptRoot) ?? (isolatedByDefault ? Directory.GetCurrentDirectory() : null);
+            return await RunHostAsync(effective, configure, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error, script);
         });
         return command;
     }
 
-    public static async Task<int> RunAsync(IReadOnlyList<string> args, FunctionsHostOptions options, Action<FunctionsHostBuilder>? configure)
+    public static async Task<int> RunAsync(IReadOnlyList<string> args, FunctionsHostOptions options, Action<FunctionsHostBuilder>? configure, bool isolatedByDefault = false)
     {
-        var root = new RootCommand("Pipeline functions host.") { Create(options, configure) };
+        var root = new RootCommand("Pipeline functions host: runs an isolated-worker app (like 'func start').") { Create(options, configure, isolatedByDefault) };
 
         // The host handles Ctrl+C/SIGTERM itself to shut down gracefully (longer than System.CommandLine's default wait).
         return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 
-    internal static async Task<int> RunHostAsync(FunctionsHostOptions options, Action<FunctionsHostBuilder>? configure, TextWriter output, TextWriter error)
+    internal static async Task<int> RunHostAsync(FunctionsHostOptions options, Action<FunctionsHostBuilder>? configure, TextWriter output, TextWriter error, string? scriptRoot = null)
     {
         FunctionsHost host;
         try
         {
-            var builder = FunctionsHost.CreateBuilder(options);
-            configure?.Invoke(builder);
-            host = builder.Build();
+            if (scriptRoot is not null)
+            {
+                host = await WorkerProtocol.IsolatedWorkerHost.BuildAsync(scriptRoot, options, configure);
+            }
+            else
+            {
+                var builder = FunctionsHost.CreateBuilder(options);
+                configure?.Invoke(builder);
+                host = builder.Build();
+            }
         }
-        catch (Exception ex) when (ex is HostConfigurationException or FunctionDefinitionException)
+        catch (Exception ex) when (ex is HostConfigurationException or FunctionDefinitionException or WorkerProtocol.WorkerUnavailableException)
         {
             await error.WriteLineAsync($"error: {ex.Message}");
             return 1;

@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Pipeline.Host.WorkerProtocol;
 using Pipeline.Providers.Abstractions;
 
 namespace Pipeline.Host.Testing;
@@ -44,7 +47,20 @@ public sealed class TestFunctionsHostOptions
 
     /// <summary>Write logs to the console (off by default to keep test output readable).</summary>
     public bool ConsoleLogging { get; init; }
+
+    /// <summary>
+    /// The build output of an isolated-worker app (worker.config.json, functions.metadata, host.json): its worker runs
+    /// as a child process and its functions replace <see cref="FunctionTypes"/>/<see cref="FunctionAssemblies"/>; host.json
+    /// and local.settings.json come from there. <see cref="Settings"/> reach the worker's environment too.
+    /// </summary>
+    public string? ScriptRoot { get; init; }
+
+    /// <summary>Tunes how the worker starts (e.g. a smaller gRPC message limit).</summary>
+    public Func<WorkerChannelOptions, WorkerChannelOptions>? Worker { get; init; }
 }
+
+/// <summary>One log record the test host saw (the host's, the listeners', and the worker's relayed ones).</summary>
+public sealed record TestLogEntry(string Category, LogLevel Level, string Message, Exception? Exception);
 
 /// <summary>
 /// An in-process host for tests: a temp data root (deleted on dispose), configuration overrides,
@@ -53,13 +69,18 @@ public sealed class TestFunctionsHostOptions
 public sealed class TestFunctionsHost : IAsyncDisposable
 {
     private readonly string _tempRoot;
+    private readonly LogSink _logs;
 
-    private TestFunctionsHost(FunctionsHost host, string tempRoot, string dataRoot)
+    private TestFunctionsHost(FunctionsHost host, string tempRoot, string dataRoot, LogSink logs)
     {
         Host = host;
         _tempRoot = tempRoot;
         DataRoot = dataRoot;
+        _logs = logs;
     }
+
+    /// <summary>Every log record so far, in order (including the worker's, relayed over the protocol).</summary>
+    public IReadOnlyList<TestLogEntry> Logs => _logs.Entries.ToList();
 
     public FunctionsHost Host { get; }
 
@@ -69,9 +90,16 @@ public sealed class TestFunctionsHost : IAsyncDisposable
     public string DataRoot { get; }
 
     /// <summary>Builds the host (not started).</summary>
+    /// <exception cref="InvalidOperationException">With <see cref="TestFunctionsHostOptions.ScriptRoot"/>: use <see cref="StartAsync"/>, which starts the worker.</exception>
     public static TestFunctionsHost Create(TestFunctionsHostOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.ScriptRoot is not null)
+        {
+            throw new InvalidOperationException("An isolated-worker app starts its worker while building: use StartAsync (StartListeners = false for direct invocation only).");
+        }
+
+        var logs = new LogSink();
         var tempRoot = Path.Combine(Path.GetTempPath(), "pipeline-test-" + Guid.NewGuid().ToString("N")[..12]);
         var dataRoot = Path.Combine(tempRoot, "data");
         Directory.CreateDirectory(dataRoot);
@@ -105,8 +133,9 @@ public sealed class TestFunctionsHost : IAsyncDisposable
 #pragma warning restore IL2072
             }
 
+            builder.Logging.AddProvider(logs);
             options.Configure?.Invoke(builder);
-            return new TestFunctionsHost(builder.Build(), tempRoot, dataRoot);
+            return new TestFunctionsHost(builder.Build(), tempRoot, dataRoot, logs);
         }
         catch
         {
@@ -118,7 +147,8 @@ public sealed class TestFunctionsHost : IAsyncDisposable
     /// <summary>Builds the host and, unless <see cref="TestFunctionsHostOptions.StartListeners"/> is false, starts it.</summary>
     public static async Task<TestFunctionsHost> StartAsync(TestFunctionsHostOptions options, CancellationToken cancellationToken = default)
     {
-        var host = Create(options);
+        ArgumentNullException.ThrowIfNull(options);
+        var host = options.ScriptRoot is null ? Create(options) : await CreateIsolatedAsync(options, cancellationToken);
         if (options.StartListeners)
         {
             try
@@ -163,8 +193,25 @@ public sealed class TestFunctionsHost : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends one message per body.</summary>
+    public Task SendAsync(string queue, params string[] bodies) =>
+        SendAsync(queue, bodies.Select(b => new OutgoingMessage(b)).ToList());
+
     public Task<QueueBatchResult> InvokeAsync(string functionName, object? payload, CancellationToken cancellationToken = default) =>
         Host.InvokeAsync(functionName, payload, cancellationToken);
+
+    /// <summary>Runs a timer function now, as its schedule would (not past due).</summary>
+    public Task FireTimerAsync(string functionName, CancellationToken cancellationToken = default) =>
+        Host.InvokeAsync(functionName, null, cancellationToken);
+
+    /// <summary>The worker process's id (isolated apps), or 0; it changes when a crashed worker is restarted.</summary>
+    public int WorkerProcessId => Host.Worker?.CurrentOrNull?.ProcessId ?? 0;
+
+    /// <summary>How often the worker was restarted after it died.</summary>
+    public int WorkerRestarts => Host.Worker?.Restarts ?? 0;
+
+    /// <summary>Kills the worker process (SIGKILL), as a crash would; the host restarts it.</summary>
+    public void KillWorker() => (Host.Worker?.CurrentOrNull ?? throw new InvalidOperationException("No worker is running.")).Kill();
 
     public Task WaitUntilIdleAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         Host.WaitUntilIdleAsync(timeout ?? TimeSpan.FromSeconds(30), cancellationToken);
@@ -175,6 +222,42 @@ public sealed class TestFunctionsHost : IAsyncDisposable
     {
         await Host.DisposeAsync();
         TryDelete(_tempRoot);
+    }
+
+    private static async Task<TestFunctionsHost> CreateIsolatedAsync(TestFunctionsHostOptions options, CancellationToken cancellationToken)
+    {
+        var logs = new LogSink();
+        var tempRoot = Path.Combine(Path.GetTempPath(), "pipeline-test-" + Guid.NewGuid().ToString("N")[..12]);
+        var dataRoot = Path.Combine(tempRoot, "data");
+        Directory.CreateDirectory(dataRoot);
+        try
+        {
+            var host = await IsolatedWorkerHost.BuildAsync(
+                options.ScriptRoot!,
+                new FunctionsHostOptions
+                {
+                    DataRoot = dataRoot,
+                    Functions = options.Functions,
+                    Settings = options.Settings,
+                    ConsoleLogging = options.ConsoleLogging,
+                    ShutdownTimeout = options.ShutdownTimeout,
+                    MinPollingInterval = TimeSpan.FromMilliseconds(20),
+                    IdleQuietPeriod = TimeSpan.FromMilliseconds(200),
+                },
+                builder =>
+                {
+                    builder.Logging.AddProvider(logs);
+                    options.Configure?.Invoke(builder);
+                },
+                options.Worker,
+                cancellationToken);
+            return new TestFunctionsHost(host, tempRoot, dataRoot, logs);
+        }
+        catch
+        {
+            TryDelete(tempRoot);
+            throw;
+        }
     }
 
     private static void TryDelete(string path)
@@ -199,5 +282,27 @@ public sealed class TestFunctionsHost : IAsyncDisposable
                 Thread.Sleep(50);
             }
         }
+    }
+}
+
+internal sealed class LogSink : ILoggerProvider
+{
+    public ConcurrentQueue<TestLogEntry> Entries { get; } = new();
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(LogSink sink, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            sink.Entries.Enqueue(new TestLogEntry(category, logLevel, formatter(state, exception), exception));
     }
 }

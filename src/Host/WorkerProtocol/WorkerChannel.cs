@@ -283,7 +283,7 @@ public sealed class WorkerChannel : IAsyncDisposable
     private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
         var config = WorkerConfig.Load(ScriptRoot);
-        _server = await WorkerRpcServer.StartAsync(_options.MaxMessageLength, _loggers, cancellationToken);
+        _server = await WorkerRpcServer.StartAsync(_options.MaxMessageLength, cancellationToken);
         _server.Expect(WorkerId, this);
         StartProcess(config);
 

@@ -33,11 +33,11 @@ internal sealed class WorkerRpcServer : IAsyncDisposable
     /// <summary>The gRPC message size limit both ways, passed to the worker as <c>--functions-grpc-max-message-length</c>.</summary>
     public int MaxMessageLength { get; }
 
-    public static async Task<WorkerRpcServer> StartAsync(int maxMessageLength, ILoggerFactory loggers, CancellationToken cancellationToken = default)
+    public static async Task<WorkerRpcServer> StartAsync(int maxMessageLength, CancellationToken cancellationToken = default)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        // Kestrel's and ASP.NET's own logs stay out of the host's; the channel logs what matters.
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(loggers);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
