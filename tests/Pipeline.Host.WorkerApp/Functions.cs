@@ -17,11 +17,18 @@ public sealed class Functions(ILogger<Functions> logger, IConfiguration configur
     }
 
     [Function("ProcessOrders")]
-    public BatchResult ProcessOrders([MessageQueueTrigger("orders", IsBatched = true)] IReadOnlyList<ReceivedMessage> messages, FunctionContext context)
+    public async Task<BatchResult> ProcessOrders([MessageQueueTrigger("orders", IsBatched = true)] IReadOnlyList<ReceivedMessage> messages, FunctionContext context)
     {
         var failures = new List<BatchItemFailure>();
         foreach (var message in messages)
         {
+            if (message.Body.Contains("slow", StringComparison.OrdinalIgnoreCase) && message.ReceiveCount == 1)
+            {
+                // First delivery of a slow order: long enough for a crash test to kill this process mid-batch.
+                Effects.Write("ProcessOrders-started", message.Body);
+                await Task.Delay(TimeSpan.FromSeconds(60), context.CancellationToken);
+            }
+
             if (message.Body.Contains("fail", StringComparison.OrdinalIgnoreCase))
             {
                 logger.LogWarning("Order {MessageId} rejected: {Body}", message.MessageId, message.Body);

@@ -37,6 +37,7 @@ public sealed class WorkerChannel : IAsyncDisposable
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<int> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _streamEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<Exception> _broken = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WorkerRpcServer? _server;
     private Process? _process;
     private volatile Exception? _failure;
@@ -67,6 +68,11 @@ public sealed class WorkerChannel : IAsyncDisposable
 
     /// <summary>Completes with the exit code when the worker process exits (expectedly or not).</summary>
     public Task<int> Exited => _exited.Task;
+
+    /// <summary>Completes, with the reason, at the first sign that the channel is unusable: its stream closed or its process exited.</summary>
+    public Task<Exception> Broken => _broken.Task;
+
+    public bool IsBroken => _failure is not null;
 
     /// <summary>Starts the gRPC server and the worker process, and runs the handshake and the metadata request.</summary>
     /// <exception cref="HostConfigurationException">worker.config.json is missing or invalid.</exception>
@@ -626,6 +632,7 @@ public sealed class WorkerChannel : IAsyncDisposable
     private void FailAll(Exception failure)
     {
         _failure ??= failure;
+        _broken.TrySetResult(_failure);
         foreach (var (key, reply) in _pending)
         {
             reply.TrySetException(new WorkerUnavailableException($"{failure.Message} (request '{key}' was in flight)", failure));

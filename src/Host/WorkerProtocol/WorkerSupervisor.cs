@@ -8,7 +8,7 @@ namespace Pipeline.Host.WorkerProtocol;
 /// </summary>
 internal sealed class WorkerSupervisor : IAsyncDisposable
 {
-    private const string RestartingTemplate = "The worker exited unexpectedly (code {ExitCode}); restarting it (restart {Restart})";
+    private const string RestartingTemplate = "The worker stopped unexpectedly ({Reason}); restarting it (restart {Restart})";
     private const string RestartedTemplate = "Worker restarted in {ElapsedMs} ms";
     private const string RestartFailedTemplate = "Restarting the worker failed; trying again in {Delay}";
 
@@ -53,15 +53,41 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
     }
 
     /// <summary>The running worker, waiting for a restart in progress (up to the start timeout).</summary>
+    /// <exception cref="WorkerUnavailableException">No healthy worker within the start timeout, or the host is stopping.</exception>
     public async Task<WorkerChannel> CurrentAsync(CancellationToken cancellationToken = default)
     {
-        Task<WorkerChannel> current;
-        lock (_gate)
+        var began = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
         {
-            current = _current.Task;
-        }
+            Task<WorkerChannel> current;
+            lock (_gate)
+            {
+                current = _current.Task;
+            }
 
-        return await current.WaitAsync(_options.StartTimeout, cancellationToken);
+            WorkerChannel channel;
+            try
+            {
+                channel = await current.WaitAsync(_options.StartTimeout, cancellationToken);
+            }
+            catch (TimeoutException ex)
+            {
+                throw new WorkerUnavailableException($"No worker is running: a restart did not finish within {_options.StartTimeout}.", ex);
+            }
+
+            // A broken channel is about to be replaced (its restart swaps the current one): wait for the new one.
+            if (!channel.IsBroken || _stopping.IsCancellationRequested)
+            {
+                return channel;
+            }
+
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(began) > _options.StartTimeout)
+            {
+                throw new WorkerUnavailableException($"No worker is running: a restart did not finish within {_options.StartTimeout}.");
+            }
+
+            await Task.Delay(20, cancellationToken);
+        }
     }
 
     /// <summary>The running worker without waiting, or null during a restart (tests).</summary>
@@ -94,9 +120,9 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
     }
 
     private void Watch(WorkerChannel channel) =>
-        _ = channel.Exited.ContinueWith(exit => RestartAsync(channel, exit.Result), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap();
+        _ = channel.Broken.ContinueWith(broken => RestartAsync(channel, broken.Result), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).Unwrap();
 
-    private async Task RestartAsync(WorkerChannel dead, int exitCode)
+    private async Task RestartAsync(WorkerChannel dead, Exception reason)
     {
         if (_stopping.IsCancellationRequested)
         {
@@ -104,7 +130,7 @@ internal sealed class WorkerSupervisor : IAsyncDisposable
         }
 
         var restart = Interlocked.Increment(ref _restarts);
-        _logger.LogWarning(RestartingTemplate, exitCode, restart);
+        _logger.LogWarning(RestartingTemplate, reason.Message, restart);
         var next = new TaskCompletionSource<WorkerChannel>(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {

@@ -111,4 +111,34 @@ public sealed class IsolatedAppTests : IAsyncLifetime
 
     internal static ReceivedMessage Message(string id, string body) =>
         new(id, "receipt-" + id, body, 1, null, null, new Dictionary<string, string>(), DateTimeOffset.UtcNow);
+
+    [Fact]
+    public async Task WorkerKilledMidBatch_IsRestartedAndTheBatchIsRedelivered()
+    {
+        await using var host = await StartAsync(["ProcessOrders"]);
+        var first = host.WorkerProcessId;
+
+        await host.SendAsync("orders", "slow order");
+        await Eventually(() => Effects().Contains("ProcessOrders-started: slow order", StringComparison.Ordinal));
+        host.KillWorker(); // SIGKILL, mid-invocation
+        await host.WaitUntilIdleAsync(TimeSpan.FromSeconds(90), Ct);
+
+        Assert.Contains("ProcessOrders: slow order", Effects(), StringComparison.Ordinal);
+        Assert.Equal(1, host.WorkerRestarts);
+        Assert.NotEqual(first, host.WorkerProcessId);
+        var queues = host.Services.GetRequiredService<IMessageQueue>();
+        Assert.Equal(0, (await queues.GetDepthAsync("orders", Ct)).Total);
+        Assert.Equal(0, (await queues.GetDepthAsync("orders-dlq", Ct)).Total);
+        Assert.Contains(host.Logs, l => l.Message.Contains("restarting it", StringComparison.Ordinal));
+    }
+
+    private static async Task Eventually(Func<bool> condition)
+    {
+        for (var i = 0; i < 600 && !condition(); i++)
+        {
+            await Task.Delay(50, Ct);
+        }
+
+        Assert.True(condition(), "The condition did not become true within 30 s.");
+    }
 }

@@ -5,7 +5,7 @@ internal static class WorkerApp
 {
     public static string ScriptRoot()
     {
-        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent?.Parent?.Name ?? "Debug"; // bin/<Configuration>/net10.0/
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent?.Name ?? "Debug"; // bin/<Configuration>/net10.0/
         var bin = Path.Combine(RepoRoot.Find(), "tests", "Pipeline.Host.WorkerApp", "bin");
         var preferred = Path.Combine(bin, configuration, "net10.0");
         if (File.Exists(Path.Combine(preferred, "worker.config.json")))
