@@ -6,7 +6,7 @@ using Pipeline.Lambda.Dispatch;
 namespace Pipeline.Lambda;
 
 /// <summary>
-/// Composes the app exactly as the host does (same function discovery, providers chosen by the
+/// Composes the app as the host does (the pipeline's worker functions in-process for now, providers chosen by the
 /// <c>Provider</c> setting, host.json shipped beside the bootstrap) with configuration from the
 /// function's environment variables, and selects only the function named by _HANDLER, so settings
 /// of the other functions are not required.
@@ -23,9 +23,8 @@ public sealed class LambdaApplication : IAsyncDisposable
 
     public LambdaEventDispatcher Dispatcher { get; }
 
-    /// <summary>The assemblies whose [Function] methods the bootstrap serves.</summary>
-    public static IReadOnlyList<System.Reflection.Assembly> FunctionAssemblies { get; } =
-        [typeof(Functions.PipelineApp).Assembly, typeof(LambdaApplication).Assembly];
+    /// <summary>The assemblies whose (host) [Function] methods the bootstrap serves besides the pipeline's worker functions.</summary>
+    public static IReadOnlyList<System.Reflection.Assembly> FunctionAssemblies { get; } = [typeof(LambdaApplication).Assembly];
 
     /// <exception cref="HostConfigurationException">A setting is missing or invalid, or the function is unknown; the message names it.</exception>
     public static LambdaApplication Create(string functionName, IReadOnlyDictionary<string, string?>? settings = null)
@@ -43,7 +42,14 @@ public sealed class LambdaApplication : IAsyncDisposable
             LoadLocalSettings = false,
             ConsoleLogging = true,
         });
-        Functions.PipelineApp.Configure(builder);
+        // The pipeline's worker functions, called in-process until the Lambda phase of issue 11 runs the worker itself.
+        foreach (var function in Functions.InProcess.InProcessFunctions.All)
+        {
+            builder.Functions.Add(function);
+        }
+
+        Functions.PipelineServices.AddConfigurationDefaults(builder.Configuration.Sources);
+        Functions.PipelineServices.Add(builder.Services, builder.Configuration);
         builder.Services.AddSingleton(TimeProvider.System);
 
         var host = builder.Build();

@@ -8,7 +8,7 @@ if (string.IsNullOrWhiteSpace(runtimeApi))
 {
     await Console.Error.WriteLineAsync(
         $"{RuntimeApiClient.RuntimeApiVariable} is not set: this bootstrap runs inside AWS Lambda (provided.al2023) or under a Runtime API emulator. "
-        + "To run the functions locally, use the host (Pipeline.Functions start).");
+        + "To run the functions locally, use the host (dotnet run --project src/Cli -- start).");
     return 2;
 }
 

@@ -13,4 +13,5 @@ public sealed record BatchResult(IReadOnlyList<BatchItemFailure> Failures)
 
 /// <param name="MessageId">The failed message's ReceivedMessage.MessageId.</param>
 /// <param name="Reason">Why it failed (logged by the host, kept with a dead-lettered message).</param>
-public sealed record BatchItemFailure(string MessageId, string Reason);
+/// <param name="ErrorType">Optional: the error's type name, kept with a dead-lettered message (<c>pipeline-error-type</c>).</param>
+public sealed record BatchItemFailure(string MessageId, string Reason, string? ErrorType = null);

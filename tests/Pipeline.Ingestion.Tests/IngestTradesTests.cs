@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Functions.Ingestion;
-using Pipeline.Functions.SampleApi;
+using Pipeline.Cli.SampleApi;
 using Pipeline.Host;
 using Pipeline.Providers.Abstractions;
 
@@ -21,7 +21,7 @@ public sealed class IngestTradesTests
     public async Task RunAsync_EachPaginationStyle_StoresEveryTradeOnceAndAdvancesCursor(PaginationStyle style)
     {
         await using var h = new IngestionHarness();
-        await using var host = h.Build(h.Settings(style, pageSize: 10));
+        await using var host = await h.BuildAsync(h.Settings(style, pageSize: 10));
 
         await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct);
 
@@ -67,7 +67,7 @@ public sealed class IngestTradesTests
         await using var h = new IngestionHarness(tradesPerDay: 10, new SampleApiOptions { RequestsPerSecond = 1, RetryAfterFormat = retryAfterFormat });
         var settings = h.Settings(PaginationStyle.LinkHeader, pageSize: 10);
         settings["Ingestion:MaxAttempts"] = "5";
-        await using var host = h.Build(settings);
+        await using var host = await h.BuildAsync(settings);
 
         await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct);
 
@@ -95,7 +95,7 @@ public sealed class IngestTradesTests
         // Two failures out of every three requests: each page needs up to 3 attempts, MaxAttempts is 4.
         await using var h = new IngestionHarness(api: new SampleApiOptions { RequestsPerSecond = 0, FailEvery = 3, FailBurst = 2, FailStatus = 503 });
         var settings = h.Settings(PaginationStyle.Cursor, pageSize: 20);
-        await using var host = h.Build(settings);
+        await using var host = await h.BuildAsync(settings);
 
         await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct);
 
@@ -116,7 +116,7 @@ public sealed class IngestTradesTests
         var settings = h.Settings(PaginationStyle.PageNumber, pageSize: 10);
         settings["Ingestion:MaxConcurrency"] = "1";
         settings["Ingestion:MaxAttempts"] = "3";
-        await using var host = h.Build(settings);
+        await using var host = await h.BuildAsync(settings);
 
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct));
 
@@ -155,7 +155,7 @@ public sealed class IngestTradesTests
             },
         });
         var settings = h.Settings(PaginationStyle.Cursor, pageSize: 10);
-        await using (var dying = h.Build(settings))
+        await using (var dying = await h.BuildAsync(settings))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => IngestionHarness.IngestAsync(dying, IngestionHarness.AfterAll, crash.Token));
             var state = await IngestionHarness.StateAsync(dying, Ct);
@@ -165,7 +165,7 @@ public sealed class IngestTradesTests
         }
 
         h.Server.Options.Inject = null;
-        await using var host = h.Build(settings);
+        await using var host = await h.BuildAsync(settings);
 
         // The next occurrence is a day later, yet the pending window (and its keys) is what runs.
         await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll.AddDays(1), Ct);
@@ -186,7 +186,7 @@ public sealed class IngestTradesTests
     public async Task BackfillAsync_DateRange_FetchesOnlyThoseDatesAndLeavesCursorAlone()
     {
         await using var h = new IngestionHarness();
-        await using var host = h.Build(h.Settings(PaginationStyle.OffsetLimit, pageSize: 15));
+        await using var host = await h.BuildAsync(h.Settings(PaginationStyle.OffsetLimit, pageSize: 15));
 
         // An incremental run up to the end of the first date sets the cursor.
         await IngestionHarness.IngestAsync(host, new DateTimeOffset(2026, 11, 17, 0, 0, 0, TimeSpan.Zero), Ct);
@@ -208,7 +208,7 @@ public sealed class IngestTradesTests
     public async Task RunAsync_RerunAfterCompletion_AddsNothing()
     {
         await using var h = new IngestionHarness();
-        await using var host = h.Build(h.Settings(PaginationStyle.PageNumber, pageSize: 10));
+        await using var host = await h.BuildAsync(h.Settings(PaginationStyle.PageNumber, pageSize: 10));
         var ingestor = host.Services.GetRequiredService<TradeIngestor>();
 
         await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct);
@@ -236,7 +236,7 @@ public sealed class IngestTradesTests
         await using var h = new IngestionHarness(api: new SampleApiOptions { RequestsPerSecond = 0, ApiKey = Secret, FailEvery = 4 });
         var settings = h.Settings(PaginationStyle.LinkHeader, pageSize: 30);
         settings["Ingestion:ApiKey"] = Secret;
-        await using var host = h.Build(settings);
+        await using var host = await h.BuildAsync(settings);
 
         await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct);
 
@@ -258,7 +258,7 @@ public sealed class IngestTradesTests
         await using var h = new IngestionHarness(api: new SampleApiOptions { RequestsPerSecond = 0, ApiKey = "right" });
         var settings = h.Settings();
         settings["Ingestion:ApiKey"] = "wrong-key-value";
-        await using var host = h.Build(settings);
+        await using var host = await h.BuildAsync(settings);
 
         var ex = FindInner<IngestionFailedException>(await Assert.ThrowsAnyAsync<Exception>(() => IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct)));
 
@@ -272,7 +272,7 @@ public sealed class IngestTradesTests
     public async Task Start_IngestedPages_FlowThroughEnrichmentAndLoad()
     {
         await using var h = new IngestionHarness();
-        await using var host = h.Build(h.Settings(PaginationStyle.PageNumber, pageSize: 25));
+        await using var host = await h.BuildAsync(h.Settings(PaginationStyle.PageNumber, pageSize: 25));
         var store = host.Services.GetRequiredService<IObjectStore>();
         foreach (var key in Pipeline.Functions.Transactions.ReferenceData.Keys)
         {
@@ -333,7 +333,7 @@ public sealed class PipelineStatusTests
     public async Task CollectAsync_AfterRunsAndPipeline_ReportsRunsQueuesAndQuarantine()
     {
         await using var h = new IngestionHarness(tradesPerDay: 10);
-        await using var host = h.Build(h.Settings(PaginationStyle.PageNumber, pageSize: 10));
+        await using var host = await h.BuildAsync(h.Settings(PaginationStyle.PageNumber, pageSize: 10));
         await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct);
         await host.Services.GetRequiredService<TradeIngestor>().RunBackfillAsync(IngestionHarness.Dates[0], IngestionHarness.Dates[0], Ct);
         var store = host.Services.GetRequiredService<IObjectStore>();

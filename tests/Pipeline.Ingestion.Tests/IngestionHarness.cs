@@ -5,7 +5,7 @@ using Microsoft.Extensions.Logging;
 using Pipeline.Functions;
 using Pipeline.Functions.Functions;
 using Pipeline.Functions.Ingestion;
-using Pipeline.Functions.SampleApi;
+using Pipeline.Cli.SampleApi;
 using Pipeline.Host;
 using Pipeline.Providers.Abstractions;
 
@@ -80,25 +80,26 @@ internal sealed class IngestionHarness : IAsyncDisposable
         ["Ingestion:MaxDelay"] = "00:00:00.100",
     };
 
-    public FunctionsHost Build(IReadOnlyDictionary<string, string?> settings, IReadOnlyList<string>? functions = null)
-    {
-        var builder = FunctionsHost.CreateBuilder(new FunctionsHostOptions
-        {
-            ContentRoot = Path.Combine(root, "app"),
-            DataRoot = DataRoot,
-            FunctionAssemblies = [typeof(EnrichTransactions).Assembly],
-            Functions = functions,
-            Settings = settings,
-            LoadLocalSettings = false,
-            ConsoleLogging = false,
-            MinPollingInterval = TimeSpan.FromMilliseconds(20),
-            IdleQuietPeriod = TimeSpan.FromMilliseconds(300),
-        });
-        builder.Logging.SetMinimumLevel(LogLevel.Trace);
-        builder.Logging.AddProvider(new CapturingLoggerProvider(Logs));
-        PipelineApp.Configure(builder);
-        return builder.Build();
-    }
+    /// <summary>A host running the pipeline's worker app (src/Functions) as a child process over the worker protocol.</summary>
+    public Task<FunctionsHost> BuildAsync(IReadOnlyDictionary<string, string?> settings, IReadOnlyList<string>? functions = null) =>
+        PipelineApp.BuildPipelineHostAsync(
+            new FunctionsHostOptions
+            {
+                ContentRoot = Path.Combine(root, "app"),
+                DataRoot = DataRoot,
+                Functions = functions,
+                Settings = settings,
+                LoadLocalSettings = false,
+                ConsoleLogging = false,
+                MinPollingInterval = TimeSpan.FromMilliseconds(20),
+                IdleQuietPeriod = TimeSpan.FromMilliseconds(300),
+            },
+            builder =>
+            {
+                builder.Logging.SetMinimumLevel(LogLevel.Trace);
+                builder.Logging.AddProvider(new CapturingLoggerProvider(Logs));
+            },
+            TestContext.Current.CancellationToken);
 
     /// <summary>Fires IngestTrades as its timer would for <paramref name="scheduled"/>.</summary>
     public static Task IngestAsync(FunctionsHost host, DateTimeOffset scheduled, CancellationToken cancellationToken) =>

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Functions.Ingestion;
-using Pipeline.Functions.SampleApi;
+using Pipeline.Cli.SampleApi;
 using Pipeline.Host;
 using Pipeline.Providers.Abstractions;
 
@@ -22,7 +22,7 @@ public sealed class LateChangesTests
     public async Task RunAsync_LateAmendCancelAndTiesAtCursor_EachVersionLandsOnceAcrossRuns(PaginationStyle style)
     {
         await using var h = new IngestionHarness();
-        await using var host = h.Build(h.Settings(style, pageSize: 4));
+        await using var host = await h.BuildAsync(h.Settings(style, pageSize: 4));
 
         // Run 1: everything generated so far.
         await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct);
@@ -73,7 +73,7 @@ public sealed class LateChangesTests
     public async Task RunAsync_TiesAtCursorAcrossPageBoundaries_EachLandsOnce()
     {
         await using var h = new IngestionHarness();
-        await using var host = h.Build(h.Settings(PaginationStyle.PageNumber, pageSize: 3));
+        await using var host = await h.BuildAsync(h.Settings(PaginationStyle.PageNumber, pageSize: 3));
         var cursor = h.Trades.MaxUpdatedAt;
 
         // Run 1 ends on five records tied at the cursor, across a page boundary (120 + 4 records, pages of 3).
@@ -117,7 +117,7 @@ public sealed class LateChangesTests
         using var crash = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         await using var h = new IngestionHarness();
         var settings = h.Settings(PaginationStyle.Cursor, pageSize: 2);
-        await using (var first = h.Build(settings))
+        await using (var first = await h.BuildAsync(settings))
         {
             await IngestionHarness.IngestAsync(first, IngestionHarness.AfterAll, Ct);
         }
@@ -144,14 +144,14 @@ public sealed class LateChangesTests
 
             return null;
         };
-        await using (var dying = h.Build(settings))
+        await using (var dying = await h.BuildAsync(settings))
         {
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => IngestionHarness.IngestAsync(dying, IngestionHarness.AfterAll.AddDays(1), crash.Token));
             Assert.NotNull((await IngestionHarness.StateAsync(dying, Ct))!.Pending);
         }
 
         h.Server.Options.Inject = null;
-        await using var host = h.Build(settings);
+        await using var host = await h.BuildAsync(settings);
         await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll.AddDays(2), Ct);
         await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll.AddDays(3), Ct);
 
@@ -172,7 +172,7 @@ public sealed class LateChangesTests
     {
         await using var h = new IngestionHarness();
         var settings = h.Settings(PaginationStyle.Cursor, pageSize: 7);
-        await using (var first = h.Build(settings))
+        await using (var first = await h.BuildAsync(settings))
         {
             var store = first.Services.GetRequiredService<IObjectStore>();
             foreach (var key in Pipeline.Functions.Transactions.ReferenceData.Keys)
@@ -196,7 +196,7 @@ public sealed class LateChangesTests
 
         Assert.Equal(["NEW", "NEW", "NEW", "AMEND", "CANCEL"], published.Select(p => p.Status));
 
-        await using var host = h.Build(settings);
+        await using var host = await h.BuildAsync(settings);
         await IngestionHarness.IngestAsync(host, DateTimeOffset.UtcNow.AddMinutes(1), Ct);
         await IngestionHarness.IngestAsync(host, DateTimeOffset.UtcNow.AddMinutes(2), Ct);
         await RunPipelineAsync(host);
@@ -223,7 +223,7 @@ public sealed class LateChangesTests
         await using var h = new IngestionHarness();
         var settings = h.Settings(PaginationStyle.OffsetLimit, pageSize: 5);
         settings["Ingestion:Overlap"] = "01:00:00";
-        await using var host = h.Build(settings);
+        await using var host = await h.BuildAsync(settings);
         await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct);
         var cursor = h.Trades.MaxUpdatedAt;
         var state = await IngestionHarness.StateAsync(host, Ct);
@@ -252,7 +252,7 @@ public sealed class LateChangesTests
         settings["Ingestion:UpdatedSinceParameter"] = "executed_from";
         settings["Ingestion:UpdatedBeforeParameter"] = "executed_before";
         settings["Ingestion:Overlap"] = "3.00:00:00";
-        await using var host = h.Build(settings);
+        await using var host = await h.BuildAsync(settings);
         await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct);
 
         // Amendments keep executed_at: on executed_at alone only the overlap brings them back.
@@ -274,7 +274,7 @@ public sealed class LateChangesTests
         await using var h = new IngestionHarness(tradesPerDay: 5);
         var settings = h.Settings(PaginationStyle.PageNumber, pageSize: 10);
         settings["Ingestion:UpdatedAtField"] = "modified_at";
-        await using var host = h.Build(settings);
+        await using var host = await h.BuildAsync(settings);
 
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct));
 

@@ -41,7 +41,7 @@ public sealed class S3IngestionTests(MotoFixture moto)
         settings["Zones:Quarantine"] = $"{prefix}-quarantine";
         settings["Zones:Reference"] = $"{prefix}-reference";
         settings["Queues:AutoCreate"] = "false";
-        await using var host = h.Build(settings, [Pipeline.Functions.Functions.IngestTrades.Name]);
+        await using var host = await h.BuildAsync(settings, [Pipeline.Functions.Functions.IngestTrades.Name]);
         var store = host.Services.GetRequiredService<IObjectStore>();
         var ingestor = host.Services.GetRequiredService<TradeIngestor>();
 

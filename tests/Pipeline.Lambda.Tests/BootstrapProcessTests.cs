@@ -85,8 +85,8 @@ public sealed class BootstrapProcessTests(BootstrapFixture bootstrap)
         await bootstrap.RequireAvailableAsync();
         var data = Directory.CreateTempSubdirectory("lambda-ingest-");
         var reference = Path.Combine(RepositoryRoot(), "local", "reference");
-        var trades = Pipeline.Functions.SampleApi.SampleTrades.FromReference(reference, 5, new DateOnly(2026, 11, 19), new DateOnly(2026, 11, 20));
-        await using var api = new Pipeline.Functions.SampleApi.SampleTradeServer(trades, new Pipeline.Functions.SampleApi.SampleApiOptions { RequestsPerSecond = 0 });
+        var trades = Pipeline.Cli.SampleApi.SampleTrades.FromReference(reference, 5, new DateOnly(2026, 11, 19), new DateOnly(2026, 11, 20));
+        await using var api = new Pipeline.Cli.SampleApi.SampleTradeServer(trades, new Pipeline.Cli.SampleApi.SampleApiOptions { RequestsPerSecond = 0 });
         api.Start();
         try
         {

@@ -108,7 +108,7 @@ internal sealed class EmulatedAwsApp
     public static string? FunctionsApp(string root)
     {
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
-        var path = Path.Combine(root, "src", "Functions", "bin", configuration, "net10.0", "Pipeline.Functions.dll");
+        var path = Path.Combine(root, "src", "Cli", "bin", configuration, "net10.0", "Pipeline.Cli.dll");
         return File.Exists(path) ? path : null;
     }
 

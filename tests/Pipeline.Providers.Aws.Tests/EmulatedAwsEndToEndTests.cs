@@ -26,7 +26,7 @@ public sealed class EmulatedAwsEndToEndTests(MotoFixture moto, PostgresFixture p
         var root = EmulatedAwsApp.RepositoryRoot();
         var app = EmulatedAwsApp.FunctionsApp(root);
         var awsCli = EmulatorProcess.FindOnPath("aws");
-        EmulatorProcess.RequireAvailable(app is null ? "The pipeline app is not built (dotnet build src/Functions)." : awsCli is null ? "awscli ('aws') is not on PATH." : null);
+        EmulatorProcess.RequireAvailable(app is null ? "The pipeline app is not built (dotnet build src/Cli)." : awsCli is null ? "awscli ('aws') is not on PATH." : null);
 
         var deployment = await EmulatedAwsApp.CreateAsync(target, postgres, root, Ct);
         var options = deployment.Options;

@@ -31,7 +31,7 @@ public sealed class ProviderParityTests(MotoFixture moto, PostgresFixture postgr
         postgres.RequireAvailable();
         var root = EmulatedAwsApp.RepositoryRoot();
         var app = EmulatedAwsApp.FunctionsApp(root);
-        EmulatorProcess.RequireAvailable(app is null ? "The pipeline app is not built (dotnet build src/Functions)." : null);
+        EmulatorProcess.RequireAvailable(app is null ? "The pipeline app is not built (dotnet build src/Cli)." : null);
 
         var work = Path.Combine(Path.GetTempPath(), "pipeline-parity-" + Guid.NewGuid().ToString("N")[..12]);
         try

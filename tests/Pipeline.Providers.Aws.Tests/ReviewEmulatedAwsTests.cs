@@ -19,7 +19,7 @@ public sealed class ReviewEmulatedAwsTests(MotoFixture moto, PostgresFixture pos
         postgres.RequireAvailable();
         var root = EmulatedAwsApp.RepositoryRoot();
         var app = EmulatedAwsApp.FunctionsApp(root);
-        EmulatorProcess.RequireAvailable(app is null ? "The pipeline app is not built (dotnet build src/Functions)." : null);
+        EmulatorProcess.RequireAvailable(app is null ? "The pipeline app is not built (dotnet build src/Cli)." : null);
 
         var work = Path.Combine(Path.GetTempPath(), "pipeline-review-aws-" + Guid.NewGuid().ToString("N")[..12]);
         try

@@ -3,9 +3,10 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pipeline.Functions.Transactions;
-using Pipeline.Host;
+using Microsoft.Azure.Functions.Worker;
 using Pipeline.Host.Telemetry;
 using Pipeline.Providers.Abstractions;
+using Pipeline.WorkerExtensions;
 
 namespace Pipeline.Functions.Functions;
 
@@ -31,7 +32,7 @@ public sealed class EnrichTransactions(
 
     [Function("EnrichTransactions")]
     public async Task RunAsync(
-        [ObjectTrigger("%Zones:Raw%", Prefix = PipelineSettings.RawPrefix)] ObjectCreatedEvent created,
+        [ObjectCreatedTrigger("%Zones:Raw%", Prefix = PipelineSettings.RawPrefix)] ObjectCreatedEvent created,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(created);

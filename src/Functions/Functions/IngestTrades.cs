@@ -1,5 +1,5 @@
 using Pipeline.Functions.Ingestion;
-using Pipeline.Host;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Pipeline.Functions.Functions;
 
@@ -18,6 +18,6 @@ public sealed class IngestTrades(TradeIngestor ingestor)
         ArgumentNullException.ThrowIfNull(timer);
 
         // The window ends at the occurrence, not at "now": a late or repeated run of the same occurrence asks for the same trades.
-        await ingestor.RunIncrementalAsync(timer.ScheduledTime, cancellationToken);
+        await ingestor.RunIncrementalAsync(TimerOccurrence.Of(timer), cancellationToken);
     }
 }

@@ -1,9 +1,10 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Pipeline.Functions.Transactions;
-using Pipeline.Host;
+using Microsoft.Azure.Functions.Worker;
 using Pipeline.Host.Telemetry;
 using Pipeline.Providers.Abstractions;
+using Pipeline.WorkerExtensions;
 
 namespace Pipeline.Functions.Functions;
 
@@ -24,8 +25,8 @@ public sealed class LoadTransactions(IWarehouse warehouse, IObjectStore store, W
     private const string MergedTemplate = "Merged {Records} records from {Messages} messages ({Rejected} rejected)";
 
     [Function("LoadTransactions")]
-    public async Task<QueueBatchResult> RunAsync(
-        [QueueTrigger("%Queues:Enriched%")] IReadOnlyList<ReceivedMessage> messages,
+    public async Task<BatchResult> RunAsync(
+        [MessageQueueTrigger("%Queues:Enriched%", IsBatched = true)] IReadOnlyList<ReceivedMessage> messages,
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(messages);
@@ -37,7 +38,7 @@ public sealed class LoadTransactions(IWarehouse warehouse, IObjectStore store, W
             checks[i] = await CheckAsync(messages[i], store, ct);
         });
 
-        var failures = new List<MessageFailure>();
+        var failures = new List<BatchItemFailure>();
         var good = new List<(ReceivedMessage Message, IReadOnlyList<EnrichedTransaction> Records)>();
         for (var i = 0; i < messages.Count; i++)
         {
@@ -45,7 +46,7 @@ public sealed class LoadTransactions(IWarehouse warehouse, IObjectStore store, W
             if (problem is not null)
             {
                 logger.LogWarning(RejectedTemplate, messages[i].MessageId, problem);
-                failures.Add(new MessageFailure(messages[i].MessageId, problem));
+                failures.Add(new BatchItemFailure(messages[i].MessageId, problem));
                 continue;
             }
 
@@ -62,13 +63,13 @@ public sealed class LoadTransactions(IWarehouse warehouse, IObjectStore store, W
         foreach (var (item, error) in refused)
         {
             logger.LogWarning(RefusedTemplate, item.Message.MessageId, error.Message);
-            failures.Add(new MessageFailure(item.Message.MessageId, error.Message, error));
+            failures.Add(new BatchItemFailure(item.Message.MessageId, error.Message, error.GetType().FullName));
         }
 
         var loaded = good.Where(g => !refused.Any(r => r.Item.Message == g.Message)).Sum(g => g.Records.Count);
         PipelineTelemetry.RecordsLoaded.Add(loaded);
         logger.LogInformation(MergedTemplate, loaded, messages.Count - failures.Count, failures.Count);
-        return failures.Count == 0 ? QueueBatchResult.Success : new QueueBatchResult(failures);
+        return failures.Count == 0 ? BatchResult.Success : new BatchResult(failures);
     }
 
     private Task MergeAsync(IReadOnlyList<(ReceivedMessage Message, IReadOnlyList<EnrichedTransaction> Records)> items, CancellationToken cancellationToken) =>

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using Pipeline.Functions.Refine;
-using Pipeline.Host;
+using Microsoft.Azure.Functions.Worker;
 
 namespace Pipeline.Functions.Functions;
 
@@ -16,7 +16,7 @@ public sealed class RefineDaily(DailyRefiner refiner, IOptions<RefineOptions> op
     public async Task RunAsync([TimerTrigger("%" + RefineOptions.ScheduleSetting + "%")] TimerInfo timer, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(timer);
-        var (from, to) = DailyRefiner.ScheduledDays(timer.ScheduledTime, options.Value.LookbackDays);
+        var (from, to) = DailyRefiner.ScheduledDays(TimerOccurrence.Of(timer), options.Value.LookbackDays);
         await refiner.RefineAsync(from, to, cancellationToken);
     }
 }

@@ -16,7 +16,11 @@ public sealed record QueueBatchResult(IReadOnlyList<MessageFailure> Failures)
 }
 
 /// <param name="MessageId">The failed message's <see cref="Pipeline.Providers.Abstractions.ReceivedMessage.MessageId"/>.</param>
-public sealed record MessageFailure(string MessageId, string Reason, Exception? Exception = null);
+public sealed record MessageFailure(string MessageId, string Reason, Exception? Exception = null)
+{
+    /// <summary>The error's type name when the failure crossed without its exception (a worker's batch result).</summary>
+    public string? ErrorType { get; init; }
+}
 
 /// <summary>Optional function parameter: who is being invoked and why.</summary>
 public sealed class FunctionContext

@@ -169,7 +169,7 @@ internal sealed class QueueListener
                 {
                     if (ids.Contains(failure.MessageId))
                     {
-                        failures[failure.MessageId] = (failure.Exception?.Message ?? failure.Reason, failure.Exception?.GetType().FullName ?? "MessageFailure");
+                        failures[failure.MessageId] = (failure.Exception?.Message ?? failure.Reason, failure.Exception?.GetType().FullName ?? failure.ErrorType ?? "MessageFailure");
                     }
                     else
                     {

@@ -19,7 +19,8 @@ public static class IsolatedWorkerHost
 
     /// <summary>
     /// Starts the worker of the app in <paramref name="scriptRoot"/> (its build output: worker.config.json, functions.metadata,
-    /// host.json, local.settings.json) and builds the host; the worker stops when the host is disposed.
+    /// host.json, local.settings.json) and builds the host; the worker stops when the host is disposed. The host reads host.json
+    /// and local.settings.json from <see cref="FunctionsHostOptions.ContentRoot"/> when given, else from the script root.
     /// </summary>
     /// <exception cref="HostConfigurationException">host.json, a setting, or a function's binding is not supported; the message names it.</exception>
     /// <exception cref="WorkerUnavailableException">The worker did not start or could not load its functions.</exception>
@@ -43,7 +44,8 @@ public static class IsolatedWorkerHost
         var builder = FunctionsHost.CreateBuilder(new FunctionsHostOptions
         {
             Args = options.Args,
-            ContentRoot = root,
+            // host.json and local.settings.json: the app's folder, unless the caller names another (an app run from its repository).
+            ContentRoot = options.ContentRoot is { Length: > 0 } contentRoot ? Path.GetFullPath(contentRoot) : root,
             DataRoot = options.DataRoot,
             Functions = selection,
             Settings = options.Settings,

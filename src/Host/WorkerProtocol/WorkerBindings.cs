@@ -108,7 +108,7 @@ internal static class WorkerBindings
         };
     }
 
-    /// <summary>A BatchResult as JSON: <c>{"failures":[{"messageId":"…","reason":"…"}]}</c>; nothing returned = all succeeded.</summary>
+    /// <summary>A BatchResult as JSON: <c>{"failures":[{"messageId":"…","reason":"…","errorType":"…"}]}</c> (errorType optional); nothing returned = all succeeded.</summary>
     internal static QueueBatchResult ParseBatchResult(string functionName, string? returned)
     {
         if (string.IsNullOrWhiteSpace(returned))
@@ -134,7 +134,8 @@ internal static class WorkerBindings
                 }
 
                 var reason = TryGet(failure, "reason", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
-                list.Add(new MessageFailure(id, string.IsNullOrEmpty(reason) ? "reported failed by the function" : reason));
+                var errorType = TryGet(failure, "errorType", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() : null;
+                list.Add(new MessageFailure(id, string.IsNullOrEmpty(reason) ? "reported failed by the function" : reason) { ErrorType = string.IsNullOrEmpty(errorType) ? null : errorType });
             }
 
             return list.Count == 0 ? QueueBatchResult.Success : new QueueBatchResult(list);

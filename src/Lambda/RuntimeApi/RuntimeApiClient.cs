@@ -53,7 +53,7 @@ public sealed class RuntimeApiClient : IDisposable
         {
             throw new InvalidOperationException(
                 $"{RuntimeApiVariable} is not set: this bootstrap runs inside AWS Lambda (provided.al2023) or under a Runtime API emulator. "
-                + "To run the functions locally use the host: 'Pipeline.Functions start'.");
+                + "To run the functions locally use the host: 'dotnet run --project src/Cli -- start'.");
         }
 
         return new RuntimeApiClient(api);

@@ -34,7 +34,7 @@ public sealed class AccountingTests
     {
         await using var harness = new PipelineHarness();
         await harness.RunAsync(PipelineHarness.SampleFiles(), Ct);
-        await using (var host = harness.Build())
+        await using (var host = await harness.BuildAsync())
         {
             // Uploaded, but no host runs: its event waits.
             await PipelineHarness.PutAsync(host, "transactions/late.json", System.Text.Encoding.UTF8.GetBytes(TestData.Valid().ToJsonString()), Ct);
@@ -51,7 +51,7 @@ public sealed class AccountingTests
     {
         await using var harness = new PipelineHarness();
         await harness.RunAsync(PipelineHarness.SampleFiles(), Ct);
-        await using (var host = harness.Build())
+        await using (var host = await harness.BuildAsync())
         {
             var store = host.Services.GetRequiredService<IObjectStore>();
             var info = await store.HeadAsync("raw", "transactions/trades-2026-11-24.ndjson", Ct);
@@ -72,7 +72,7 @@ public sealed class AccountingTests
         await using var harness = new PipelineHarness();
         await harness.RunAsync(PipelineHarness.SampleFiles(), Ct);
         string deleted;
-        await using (var host = harness.Build())
+        await using (var host = await harness.BuildAsync())
         {
             var store = host.Services.GetRequiredService<IObjectStore>();
             var entries = new List<string>();
@@ -97,7 +97,7 @@ public sealed class AccountingTests
     {
         await using var harness = new PipelineHarness();
         await harness.RunAsync(PipelineHarness.SampleFiles(), Ct);
-        await using (var host = harness.Build())
+        await using (var host = await harness.BuildAsync())
         {
             var store = host.Services.GetRequiredService<IObjectStore>();
             var info = await store.HeadAsync("raw", "transactions/unreadable-truncated.json", Ct);
@@ -135,7 +135,7 @@ public sealed class AccountingTests
         var file = System.Text.Encoding.UTF8.GetBytes(TestData.Valid().ToJsonString());
 
         // No reference data: EnrichTransactions throws on every delivery (maxDequeueCount 2 in the harness).
-        await using (var host = harness.Build())
+        await using (var host = await harness.BuildAsync())
         {
             await PipelineHarness.PutAsync(host, "transactions/needs-reference.json", file, Ct);
             await host.StartAsync(Ct);
@@ -152,7 +152,7 @@ public sealed class AccountingTests
         Assert.True(summary.Reconciled, string.Join("\n", summary.Problems)); // accounted for: dead-lettered with its error
 
         // Fix the cause, redrive, run: the object is processed and the dead letter is empty.
-        await using (var host = harness.Build())
+        await using (var host = await harness.BuildAsync())
         {
             await PipelineHarness.UploadReferenceAsync(host, Ct);
             var deadLetters = (IObjectEventDeadLetters)host.Services.GetRequiredService<IObjectEventSource>();

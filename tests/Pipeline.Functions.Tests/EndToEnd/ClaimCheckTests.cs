@@ -52,7 +52,7 @@ public sealed class ClaimCheckTests
         await using var harness = new PipelineHarness(Overrides);
         await harness.RunAsync([("transactions/big.ndjson", LargeFile())], Ct);
 
-        await using (var host = harness.Build())
+        await using (var host = await harness.BuildAsync())
         {
             var keys = await ChunkKeysAsync(host.Services.GetRequiredService<IObjectStore>());
             Assert.Equal(3, keys.Count);
@@ -76,7 +76,7 @@ public sealed class ClaimCheckTests
         await harness.RunAsync([("transactions/big.ndjson", file)], Ct);
         var first = Snapshot(await harness.DumpWarehouseAsync(Ct));
         List<(string Key, string ETag)> before;
-        await using (var host = harness.Build())
+        await using (var host = await harness.BuildAsync())
         {
             before = await ChunkEtagsAsync(host.Services.GetRequiredService<IObjectStore>());
         }
@@ -84,7 +84,7 @@ public sealed class ClaimCheckTests
         // The same object again (a new event, same bytes): the same chunks are rewritten and re-merged.
         await harness.RunAsync([("transactions/big.ndjson", file)], Ct);
         Assert.Equal(first, Snapshot(await harness.DumpWarehouseAsync(Ct)));
-        await using (var host = harness.Build())
+        await using (var host = await harness.BuildAsync())
         {
             // Same keys (rewritten in place); the bytes differ only by ingested_at (the object's new last-modified time).
             Assert.Equal(before.Select(c => c.Key), (await ChunkEtagsAsync(host.Services.GetRequiredService<IObjectStore>())).Select(c => c.Key));
@@ -103,7 +103,7 @@ public sealed class ClaimCheckTests
     public async Task Run_ChunkDamaged_ThatMessageDeadLetteredOthersLoadedAndReconciled(string damage)
     {
         await using var harness = new PipelineHarness(Overrides);
-        await using (var enrichOnly = harness.Build(["EnrichTransactions"]))
+        await using (var enrichOnly = await harness.BuildAsync(["EnrichTransactions"]))
         {
             await PipelineHarness.UploadReferenceAsync(enrichOnly, Ct);
             await enrichOnly.Services.GetRequiredService<IMessageQueue>().EnsureQueueAsync(new QueueDefinition(Queue, enrichOnly.DeadLetterQueueFor(Queue), 2), Ct);
@@ -157,7 +157,7 @@ public sealed class ClaimCheckTests
             }
         }
 
-        await using (var loadOnly = harness.Build(["LoadTransactions"]))
+        await using (var loadOnly = await harness.BuildAsync(["LoadTransactions"]))
         {
             await loadOnly.StartAsync(Ct);
             await loadOnly.WaitUntilIdleAsync(TimeSpan.FromSeconds(60), Ct);
@@ -175,7 +175,7 @@ public sealed class ClaimCheckTests
     public async Task Run_SmallFile_RecordsInlineGroupedByAccount()
     {
         await using var harness = new PipelineHarness(new Dictionary<string, string?> { ["Enrichment:ClaimCheckMinRecords"] = "1000" });
-        await using var enrichOnly = harness.Build(["EnrichTransactions"]);
+        await using var enrichOnly = await harness.BuildAsync(["EnrichTransactions"]);
         await PipelineHarness.UploadReferenceAsync(enrichOnly, Ct);
         await enrichOnly.Services.GetRequiredService<IMessageQueue>().EnsureQueueAsync(new QueueDefinition(Queue, enrichOnly.DeadLetterQueueFor(Queue), 2), Ct);
         await PipelineHarness.PutAsync(enrichOnly, "transactions/big.ndjson", LargeFile(), Ct);

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Pipeline.Functions.Refine;
-using Pipeline.Functions.SampleApi;
+using Pipeline.Cli.SampleApi;
 using Pipeline.Functions.Tests.Domain;
 
 namespace Pipeline.Functions.Tests.EndToEnd;
@@ -99,7 +99,7 @@ public sealed class CommandProgressTests
     private static async Task<string> RunAsync(string[] args, Dictionary<string, string>? environment)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepoPaths.Root };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Pipeline.Functions.dll"));
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Pipeline.Cli.dll"));
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);

@@ -51,7 +51,7 @@ public sealed class ConflictTests
     private static async Task<string> RunInOrderAsync(int[] order)
     {
         await using var harness = new PipelineHarness();
-        await using (var host = harness.Build())
+        await using (var host = await harness.BuildAsync())
         {
             await PipelineHarness.UploadReferenceAsync(host, Ct);
             await host.StartAsync(Ct);
@@ -116,7 +116,7 @@ public sealed class ConflictTests
     public async Task Status_AfterConflict_CountsIt()
     {
         await using var harness = new PipelineHarness();
-        await using var host = harness.Build();
+        await using var host = await harness.BuildAsync();
         await PipelineHarness.UploadReferenceAsync(host, Ct);
         await host.StartAsync(Ct);
         await PipelineHarness.PutAsync(host, Files[0].Key, Files[0].Content, Ct);
@@ -138,7 +138,7 @@ public sealed class ConflictTests
         foreach (var order in Permutations([0, 1, 2]))
         {
             await using var harness = new PipelineHarness();
-            await using var host = harness.Build();
+            await using var host = await harness.BuildAsync();
             foreach (var i in order)
             {
                 var records = PipelineEndToEndTests.Records(reportable: true, ("TX-K", versions[i].Version, versions[i].Status));

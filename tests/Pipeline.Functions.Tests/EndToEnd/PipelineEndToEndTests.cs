@@ -71,7 +71,7 @@ public sealed class PipelineEndToEndTests
     public async Task Run_TamperedMessage_DeadLetteredAloneAndStillReconciled()
     {
         await using var harness = new PipelineHarness();
-        await using (var enrichOnly = harness.Build(["EnrichTransactions"]))
+        await using (var enrichOnly = await harness.BuildAsync(["EnrichTransactions"]))
         {
             await PipelineHarness.UploadReferenceAsync(enrichOnly, Ct);
             await PipelineHarness.PutAsync(enrichOnly, "transactions/a.json", await File.ReadAllBytesAsync(Path.Combine(RepoPaths.Samples, "trades-2026-11-20.json"), Ct), Ct);
@@ -93,7 +93,7 @@ public sealed class PipelineEndToEndTests
             await queue.ChangeVisibilityBatchAsync("transactions-enriched.fifo", received.Skip(1).Select(m => new VisibilityChange(m.ReceiptHandle, TimeSpan.Zero)).ToList(), Ct);
         }
 
-        await using (var loadOnly = harness.Build(["LoadTransactions"]))
+        await using (var loadOnly = await harness.BuildAsync(["LoadTransactions"]))
         {
             await loadOnly.StartAsync(Ct);
             await loadOnly.WaitUntilIdleAsync(TimeSpan.FromSeconds(60), Ct);
@@ -111,7 +111,7 @@ public sealed class PipelineEndToEndTests
     public async Task LoadTransactions_BadMessageInBatch_FailsAloneOthersMerged()
     {
         await using var harness = new PipelineHarness();
-        await using var host = harness.Build();
+        await using var host = await harness.BuildAsync();
         var good = Message("1", Records(("TX-A", 1, "NEW")));
         var bad = good with { MessageId = "2", Body = good.Body.Replace("\"notional\":", "\"notional\":9", StringComparison.Ordinal) };
         var junk = good with { MessageId = "3", Body = "{not json" };
@@ -136,7 +136,7 @@ public sealed class PipelineEndToEndTests
             var reportable = versions.ToDictionary(v => v, _ => random.Next(2) == 0);
             var arrivals = versions.Concat(versions.Where(_ => random.Next(3) == 0)).OrderBy(_ => random.Next()).ToList();
             await using var harness = new PipelineHarness();
-            await using var host = harness.Build();
+            await using var host = await harness.BuildAsync();
             var position = 0;
             while (position < arrivals.Count)
             {
@@ -171,7 +171,7 @@ public sealed class PipelineEndToEndTests
     public async Task LoadTransactions_LaterVersionNotReportable_ReportDroppedWhateverTheOrder()
     {
         await using var harness = new PipelineHarness();
-        await using var host = harness.Build();
+        await using var host = await harness.BuildAsync();
         async Task<JsonArray> LoadAsync(string id, bool reportable, int version)
         {
             Assert.Empty((await host.InvokeAsync("LoadTransactions", new List<ReceivedMessage> { Message(id, Records(reportable, ("TX-R", version, version == 1 ? "NEW" : "AMEND"))) }, Ct)).Failures);

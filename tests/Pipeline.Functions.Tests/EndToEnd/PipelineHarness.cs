@@ -10,7 +10,7 @@ using Pipeline.Providers.Abstractions;
 namespace Pipeline.Functions.Tests.EndToEnd;
 
 /// <summary>
-/// Runs the real functions on the embedded providers through the host, over a data root the test
+/// Runs the real functions (the worker app, through the host) on the embedded providers, over a data root the test
 /// owns (so several hosts — e.g. enrich only, then load — can share it). Deleted on dispose.
 /// </summary>
 internal sealed class PipelineHarness : IAsyncDisposable
@@ -57,25 +57,49 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     public string DataRoot { get; }
 
-    /// <summary>Builds a host over this data root; <paramref name="functions"/> null = all; <paramref name="configure"/> runs before Build.</summary>
-    public FunctionsHost Build(IReadOnlyList<string>? functions = null, Action<FunctionsHostBuilder>? configure = null)
+    /// <summary>
+    /// A host over this data root running the pipeline's worker app (src/Functions) as a child process over the worker
+    /// protocol; <paramref name="functions"/> null = all; <paramref name="configure"/> runs before Build.
+    /// </summary>
+    public Task<FunctionsHost> BuildAsync(IReadOnlyList<string>? functions = null, Action<FunctionsHostBuilder>? configure = null) =>
+        PipelineApp.BuildPipelineHostAsync(Options(functions), configure, TestContext.Current.CancellationToken);
+
+    /// <summary>
+    /// The same host with the worker's functions called in-process (<see cref="Pipeline.Functions.InProcess.InProcessFunctions"/>):
+    /// only for the trace test, which collects the functions' spans in this process.
+    /// </summary>
+    public FunctionsHost BuildInProcess(IReadOnlyList<string>? functions = null, Action<FunctionsHostBuilder>? configure = null)
     {
-        var builder = FunctionsHost.CreateBuilder(new FunctionsHostOptions
+        var builder = FunctionsHost.CreateBuilder(Options(functions));
+        foreach (var function in Pipeline.Functions.InProcess.InProcessFunctions.All)
         {
-            ContentRoot = Path.Combine(root, "app"),
-            DataRoot = DataRoot,
-            FunctionAssemblies = [typeof(EnrichTransactions).Assembly],
-            Functions = functions,
-            Settings = settings,
-            LoadLocalSettings = false,
-            ConsoleLogging = false,
-            MinPollingInterval = TimeSpan.FromMilliseconds(20),
-            IdleQuietPeriod = TimeSpan.FromMilliseconds(300),
-        });
+            builder.Functions.Add(function);
+        }
+
         PipelineApp.Configure(builder);
         configure?.Invoke(builder);
         return builder.Build();
     }
+
+    /// <summary>Providers and pipeline services over this data root, no functions (to read what a run left).</summary>
+    public FunctionsHost BuildServices()
+    {
+        var builder = FunctionsHost.CreateBuilder(Options([]));
+        PipelineApp.Configure(builder);
+        return builder.Build();
+    }
+
+    private FunctionsHostOptions Options(IReadOnlyList<string>? functions) => new()
+    {
+        ContentRoot = Path.Combine(root, "app"),
+        DataRoot = DataRoot,
+        Functions = functions,
+        Settings = settings,
+        LoadLocalSettings = false,
+        ConsoleLogging = false,
+        MinPollingInterval = TimeSpan.FromMilliseconds(20),
+        IdleQuietPeriod = TimeSpan.FromMilliseconds(300),
+    };
 
     public static async Task UploadReferenceAsync(FunctionsHost host, CancellationToken cancellationToken)
     {
@@ -95,7 +119,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
     /// <summary>Uploads reference data and the files, runs the whole pipeline until idle.</summary>
     public async Task RunAsync(IEnumerable<(string Key, byte[] Content)> files, CancellationToken cancellationToken)
     {
-        await using var host = Build();
+        await using var host = await BuildAsync();
         await UploadReferenceAsync(host, cancellationToken);
         await host.Services.GetRequiredService<WarehouseTables>().EnsureAsync(cancellationToken);
         foreach (var (key, content) in files)
@@ -114,7 +138,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     public async Task<PipelineSummary> SummaryAsync(CancellationToken cancellationToken)
     {
-        await using var host = Build();
+        await using var host = BuildServices();
         var settings = host.Services.GetRequiredService<PipelineSettings>();
         return await PipelineSummary.ComputeAsync(
             host.Services.GetRequiredService<IObjectStore>(),
@@ -129,7 +153,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
     /// <summary>Every table as JSON rows ordered by key; <paramref name="scrubIngest"/> drops the volatile ingest time.</summary>
     public async Task<JsonObject> DumpWarehouseAsync(CancellationToken cancellationToken)
     {
-        await using var host = Build();
+        await using var host = BuildServices();
         var warehouse = host.Services.GetRequiredService<IWarehouse>();
         var dump = new JsonObject();
         foreach (var table in WarehouseSchema.All)
@@ -162,7 +186,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
 
     public async Task<JsonArray> DumpQuarantineAsync(CancellationToken cancellationToken)
     {
-        await using var host = Build();
+        await using var host = BuildServices();
         var store = host.Services.GetRequiredService<IObjectStore>();
         var entries = new JsonArray();
         await foreach (var info in store.ListAsync("quarantine", "", cancellationToken))

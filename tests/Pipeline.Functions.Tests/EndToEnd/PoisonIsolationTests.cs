@@ -38,7 +38,7 @@ public sealed class PoisonIsolationTests(PostgresFixture postgres) : IClassFixtu
 
         var failure = Assert.Single(result.Failures);
         Assert.Equal(messages[6].MessageId, failure.MessageId);
-        Assert.IsType<WarehouseRejectedException>(failure.Exception);
+        Assert.Equal(typeof(WarehouseRejectedException).FullName, failure.ErrorType);
         Assert.Contains(warehouse == "postgres" ? "no_poison" : "refused by the warehouse trigger", failure.Reason, StringComparison.Ordinal);
         Assert.Equal(
             Enumerable.Range(1, 10).Where(i => i != 7).Select(i => $"TX-{i:00}"),
@@ -144,7 +144,7 @@ public sealed class PoisonIsolationTests(PostgresFixture postgres) : IClassFixtu
         try
         {
             BenchCommand.Generate(path, 0, records, TestData.Reference.Leis.Keys.Order(StringComparer.Ordinal).ToArray(), TestData.Reference.UsdPerUnit.Keys.Order().ToArray());
-            await using var enrichOnly = harness.Build(["EnrichTransactions"]);
+            await using var enrichOnly = await harness.BuildAsync(["EnrichTransactions"]);
             await PipelineHarness.UploadReferenceAsync(enrichOnly, Ct);
             await enrichOnly.Services.GetRequiredService<WarehouseTables>().EnsureAsync(Ct);
             await enrichOnly.Services.GetRequiredService<IMessageQueue>().EnsureQueueAsync(new QueueDefinition(queue, enrichOnly.DeadLetterQueueFor(queue), 2), Ct);
@@ -167,7 +167,7 @@ public sealed class PoisonIsolationTests(PostgresFixture postgres) : IClassFixtu
         }
 
         SqliteConnection.ClearAllPools();
-        await using (var loadOnly = harness.Build(["LoadTransactions"]))
+        await using (var loadOnly = await harness.BuildAsync(["LoadTransactions"]))
         {
             await loadOnly.StartAsync(Ct);
             await loadOnly.WaitUntilIdleAsync(TimeSpan.FromSeconds(60), Ct);
@@ -179,7 +179,7 @@ public sealed class PoisonIsolationTests(PostgresFixture postgres) : IClassFixtu
         Assert.Equal(records - 1, summary.Loaded);
         Assert.True(summary.Reconciled, RunCommand.ToJson(summary, 0, 0));
 
-        await using var reader = harness.Build([]);
+        await using var reader = harness.BuildServices();
         var dead = Assert.Single(await reader.Services.GetRequiredService<IMessageQueue>().ReceiveAsync(reader.DeadLetterQueueFor(queue), new ReceiveOptions { MaxMessages = 10 }, Ct));
         Assert.Contains("TX-B-000000007", dead.Body, StringComparison.Ordinal);
         Assert.Contains("refused by the warehouse trigger", dead.Attributes["pipeline-error"], StringComparison.Ordinal);
@@ -263,7 +263,7 @@ public sealed class PoisonIsolationTests(PostgresFixture postgres) : IClassFixtu
                 collection.AddPostgresWarehouse(configuration);
             }
 
-            PipelineApp.AddPipelineServices(collection, configuration);
+            PipelineServices.Add(collection, configuration);
             var bed = new LoadBed(root, collection.BuildServiceProvider(), postgres?.ConnectionString, schema);
             await bed.services.GetRequiredService<WarehouseTables>().EnsureAsync(Ct);
             return bed;

@@ -10,7 +10,7 @@ public sealed class ReviewProcessTests
     [Fact]
     public async Task Review_AfterRun_ZeroUnchangedOneWithEnvironmentRuleTwoOnUsageError()
     {
-        var app = Path.Combine(AppContext.BaseDirectory, "Pipeline.Functions.dll");
+        var app = Path.Combine(AppContext.BaseDirectory, "Pipeline.Cli.dll");
         Assert.True(File.Exists(app), $"The built app is missing at {app}.");
         var dataRoot = Path.Combine(Path.GetTempPath(), "pipeline-review-run-" + Guid.NewGuid().ToString("N")[..12]);
         try

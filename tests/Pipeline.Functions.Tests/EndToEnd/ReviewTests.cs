@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Pipeline.Functions.Review;
+using Pipeline.Cli.Review;
 using Pipeline.Functions.Tests.Domain;
 using Pipeline.Host;
 using Pipeline.Providers.Abstractions;
@@ -32,7 +32,7 @@ public sealed class ReviewTests(LoadedSamples loaded) : IClassFixture<LoadedSamp
     {
         var over = new PipelineHarness(settings, (harness ?? loaded.Harness).DataRoot);
         await using var _ = over;
-        await using var host = over.Build();
+        await using var host = await over.BuildAsync();
         var output = new StringWriter();
         var error = new StringWriter();
         var exit = await ReviewCommand.RunAsync(host.Services, request, json, output, error, Ct);
@@ -44,7 +44,7 @@ public sealed class ReviewTests(LoadedSamples loaded) : IClassFixture<LoadedSamp
     /// <summary>Transactions rows (key, source key) whose flag the 1 USD threshold turns on: notional_usd ≥ 1 and not flagged yet.</summary>
     private async Task<List<(string Id, string SourceKey)>> NewlyLargeAsync()
     {
-        await using var host = loaded.Harness.Build();
+        await using var host = await loaded.Harness.BuildAsync();
         var rows = await host.Services.GetRequiredService<IWarehouse>().QueryAsync(
             "SELECT transaction_id, source_key, notional_usd, flag_large_notional FROM transactions ORDER BY transaction_id", null, Ct);
         return [.. rows.Rows.Where(r => (decimal)r[2]! >= 1m && !(bool)r[3]!).Select(r => ((string)r[0]!, (string)r[1]!))];
@@ -174,7 +174,7 @@ public sealed class ReviewTests(LoadedSamples loaded) : IClassFixture<LoadedSamp
         await harness.RunAsync(PipelineHarness.SampleFiles(), Ct);
         var late = TestData.Valid();
         late["transaction_id"] = "TX-LATE-1";
-        await using (var host = harness.Build())
+        await using (var host = await harness.BuildAsync())
         {
             // Uploaded while no host runs: in the raw zone, not in the warehouse.
             await PipelineHarness.PutAsync(host, "transactions/late.json", Encoding.UTF8.GetBytes(late.ToJsonString()), Ct);
@@ -243,7 +243,7 @@ public sealed class ReviewTests(LoadedSamples loaded) : IClassFixture<LoadedSamp
     private async Task<string> StateAsync()
     {
         var state = new StringBuilder((await loaded.Harness.DumpWarehouseAsync(Ct)).ToJsonString());
-        await using var host = loaded.Harness.Build();
+        await using var host = await loaded.Harness.BuildAsync();
         var store = host.Services.GetRequiredService<IObjectStore>();
         foreach (var zone in new[] { "raw", "prepare", "quarantine", "reference" })
         {

@@ -47,7 +47,7 @@ public sealed class RunCrashTests : IDisposable
     [MemberData(nameof(KillPoints))]
     public async Task Run_KilledThenRestartedAtOnce_ReconcilesToCleanRunsWarehouse(string killPoint)
     {
-        var app = Path.Combine(AppContext.BaseDirectory, "Pipeline.Functions.dll");
+        var app = Path.Combine(AppContext.BaseDirectory, "Pipeline.Cli.dll");
         var clean = Path.Combine(root, "clean");
         var (cleanExit, cleanOut, cleanErr) = await RunAsync(app, clean);
         Assert.True(cleanExit == 0, $"clean run: exit {cleanExit}\n{cleanOut}\n{cleanErr}");

@@ -10,7 +10,7 @@ public sealed class RunProcessTests
     [Fact]
     public async Task Run_JsonOnBundledSamples_ReconciledAndExitZero()
     {
-        var app = Path.Combine(AppContext.BaseDirectory, "Pipeline.Functions.dll");
+        var app = Path.Combine(AppContext.BaseDirectory, "Pipeline.Cli.dll");
         Assert.True(File.Exists(app), $"The built app is missing at {app}.");
         var dataRoot = Path.Combine(Path.GetTempPath(), "pipeline-run-" + Guid.NewGuid().ToString("N")[..12]);
         try

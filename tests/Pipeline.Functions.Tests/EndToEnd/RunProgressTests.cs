@@ -69,7 +69,7 @@ public sealed class RunProgressTests
     [Fact]
     public async Task Run_TextOutputRedirected_NoProgressLines()
     {
-        var app = Path.Combine(AppContext.BaseDirectory, "Pipeline.Functions.dll");
+        var app = Path.Combine(AppContext.BaseDirectory, "Pipeline.Cli.dll");
         var dataRoot = Path.Combine(Path.GetTempPath(), "pipeline-progress-" + Guid.NewGuid().ToString("N")[..12]);
         try
         {

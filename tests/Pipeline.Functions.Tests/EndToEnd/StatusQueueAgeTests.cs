@@ -13,7 +13,7 @@ public sealed class StatusQueueAgeTests
     public async Task Status_DeadLetterWaiting_OldestAgeInTextAndJson()
     {
         await using var harness = new PipelineHarness();
-        await using var host = harness.Build();
+        await using var host = await harness.BuildAsync();
         var settings = host.Services.GetRequiredService<PipelineSettings>();
         var queue = host.Services.GetRequiredService<IMessageQueue>();
         var dlq = host.DeadLetterQueueFor(settings.EnrichedQueue);

@@ -26,7 +26,7 @@ public sealed class TraceTests
         var spans = new SpanCollector();
         using var loaded = new LoadedCounter();
         await using var harness = new PipelineHarness(new Dictionary<string, string?> { ["Telemetry:Enabled"] = "true" });
-        await using (var host = harness.Build(configure: b => b.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddProcessor(spans))))
+        await using (var host = harness.BuildInProcess(configure: b => b.Services.ConfigureOpenTelemetryTracerProvider(t => t.AddProcessor(spans))))
         {
             await PipelineHarness.UploadReferenceAsync(host, Ct);
             await host.Services.GetRequiredService<WarehouseTables>().EnsureAsync(Ct);
@@ -68,7 +68,7 @@ public sealed class TraceTests
     public async Task Build_TelemetryOff_NoSdkNoDecorators()
     {
         await using var harness = new PipelineHarness();
-        await using var host = harness.Build();
+        await using var host = harness.BuildInProcess();
 
         Assert.Null(host.Services.GetService<TracerProvider>());
         Assert.Null(host.Services.GetService<MeterProvider>());
@@ -82,7 +82,7 @@ public sealed class TraceTests
     public async Task Build_TelemetryOn_ProvidersTracedAndSdkRegistered()
     {
         await using var harness = new PipelineHarness(new Dictionary<string, string?> { ["OTEL_TRACES_EXPORTER"] = "none", ["Telemetry:Enabled"] = "true" });
-        await using var host = harness.Build();
+        await using var host = harness.BuildInProcess();
 
         Assert.NotNull(host.Services.GetService<TracerProvider>());
         Assert.NotNull(host.Services.GetService<MeterProvider>());
@@ -96,7 +96,7 @@ public sealed class TraceTests
     {
         var queue = "gauge-" + Guid.NewGuid().ToString("N")[..8] + ".fifo";
         await using var harness = new PipelineHarness(new Dictionary<string, string?> { ["Telemetry:Enabled"] = "true", ["OTEL_METRICS_EXPORTER"] = "none", ["Queues:Enriched"] = queue });
-        await using var host = harness.Build([nameof(LoadTransactions)]);
+        await using var host = harness.BuildInProcess([nameof(LoadTransactions)]);
         var queues = host.Services.GetRequiredService<IMessageQueue>();
         await queues.EnsureQueueAsync(new QueueDefinition(queue), Ct);
         await queues.SendBatchAsync(queue, [new OutgoingMessage("{}", "g", "d") { EntryId = "0" }], Ct);

@@ -118,7 +118,7 @@ public sealed class RefineDailyTests
         await bed.LoadAsync(Trade("TX-1", "2026-11-21", "ACC-1", Northwind, RefineScenario.Apple, "SELL", 3m, 7m));
         var function = new RefineDaily(bed.Refiner, Options.Create(new RefineOptions()));
 
-        await function.RunAsync(new TimerInfo(new DateTimeOffset(2026, 11, 22, 7, 30, 0, TimeSpan.Zero), null, IsPastDue: false, IsStartupRun: false), Ct);
+        await function.RunAsync(new Microsoft.Azure.Functions.Worker.TimerInfo { ScheduleStatus = new Microsoft.Azure.Functions.Worker.ScheduleStatus { Last = new DateTime(2026, 11, 22, 7, 30, 0, DateTimeKind.Utc) } }, Ct);
 
         var row = Assert.Single(await bed.RowsAsync("SELECT trade_date, net_notional_usd FROM daily_counterparty_exposure"));
         Assert.Equal(new DateOnly(2026, 11, 21), row["trade_date"]);

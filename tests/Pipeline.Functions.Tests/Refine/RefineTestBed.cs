@@ -47,7 +47,7 @@ internal sealed class RefineTestBed : IAsyncDisposable
             collection.AddPostgresWarehouse(configuration);
         }
 
-        PipelineApp.AddPipelineServices(collection, configuration);
+        PipelineServices.Add(collection, configuration);
         services = collection.BuildServiceProvider();
     }
 

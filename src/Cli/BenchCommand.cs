@@ -8,7 +8,7 @@ using Pipeline.Functions.Transactions.Reading;
 using Pipeline.Host;
 using Pipeline.Providers.Abstractions;
 
-namespace Pipeline.Functions;
+namespace Pipeline.Cli;
 
 /// <summary>
 /// <c>bench [--records N] [--files F]</c>: N deterministic synthetic transactions, as one big NDJSON
@@ -313,9 +313,9 @@ public static class BenchCommand
 
     private static async Task<(TimeSpan Elapsed, long Loaded)> EndToEndAsync(string contentRoot, string dataRoot, IReadOnlyList<string> inputs, CancellationToken cancellationToken)
     {
-        var builder = FunctionsHost.CreateBuilder(PipelineApp.Options(contentRoot, dataRoot, consoleLogging: false));
-        PipelineApp.Configure(builder);
-        await using var host = builder.Build();
+        // Through the worker app, as `run` does (the worker's CPU is its own process's).
+        await using var host = await PipelineApp.BuildPipelineHostAsync(
+            PipelineApp.Options(contentRoot, dataRoot, consoleLogging: false, functions: ["EnrichTransactions", "LoadTransactions"]), cancellationToken: cancellationToken);
         var store = host.Services.GetRequiredService<IObjectStore>();
         var settings = host.Services.GetRequiredService<PipelineSettings>();
         foreach (var key in ReferenceData.Keys)

@@ -6,7 +6,7 @@ using Pipeline.Functions.Transactions;
 using Pipeline.Host;
 using Pipeline.Providers.Abstractions;
 
-namespace Pipeline.Functions;
+namespace Pipeline.Cli;
 
 /// <summary>
 /// <c>bench-refine [--records N] [--days D]</c>: merges N deterministic synthetic enriched trades (10 % amended to

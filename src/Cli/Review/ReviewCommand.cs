@@ -9,7 +9,7 @@ using Pipeline.Host;
 using Pipeline.Providers.Abstractions;
 using Pipeline.Providers.Embedded;
 
-namespace Pipeline.Functions.Review;
+namespace Pipeline.Cli.Review;
 
 /// <summary>What to review: raw-zone key prefixes (none = every object under transactions/), objects modified since a date.</summary>
 public sealed record ReviewRequest(IReadOnlyList<string> Selectors, DateOnly? Since = null, int Examples = 3);

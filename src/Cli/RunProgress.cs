@@ -4,7 +4,7 @@ using Pipeline.Functions.Functions;
 using Pipeline.Providers.Abstractions;
 using Spectre.Console;
 
-namespace Pipeline.Functions;
+namespace Pipeline.Cli;
 
 /// <summary>What <see cref="RunProgress"/> shows: raw objects with a manifest out of those to do, versions loaded so far.</summary>
 public readonly record struct ProgressSample(int Done, int Total, long Loaded);

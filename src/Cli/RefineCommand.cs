@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Functions.Refine;
 using Pipeline.Host;
 
-namespace Pipeline.Functions;
+namespace Pipeline.Cli;
 
 /// <summary><c>refine [--date D | --from D --to D] [--json]</c>: run RefineDaily's work now for the given days.</summary>
 public static class RefineCommand
@@ -68,7 +68,7 @@ public static class RefineCommand
             await output.WriteLineAsync($"  {day.Day:yyyy-MM-dd}  {day.Trades,8} trades  {day.CounterpartyRows,6} counterparty rows  {day.PositionRows,8} position rows");
         }
 
-        await output.WriteLineAsync("Query: dotnet run --project src/Functions -- query \"SELECT * FROM daily_counterparty_exposure ORDER BY trade_date, counterparty_lei\"");
+        await output.WriteLineAsync("Query: dotnet run --project src/Cli -- query \"SELECT * FROM daily_counterparty_exposure ORDER BY trade_date, counterparty_lei\"");
         return 0;
     }
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Host;
 using Pipeline.Providers.Abstractions;
 
-namespace Pipeline.Functions;
+namespace Pipeline.Cli;
 
 /// <summary><c>query "SQL" [--json]</c>: a read-only query of the warehouse.</summary>
 public static class QueryCommand

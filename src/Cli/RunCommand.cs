@@ -7,9 +7,9 @@ using Pipeline.Functions.Transactions;
 using Pipeline.Host;
 using Pipeline.Providers.Abstractions;
 
-namespace Pipeline.Functions;
+namespace Pipeline.Cli;
 
-/// <summary>The main job: upload files and reference data, run the functions until idle, print a reconciled summary.</summary>
+/// <summary>The main job: upload files and reference data, run the worker app's functions through the host until idle, print a reconciled summary.</summary>
 public static class RunCommand
 {
     /// <summary>Uploads (unless the same content is already there), runs, summarises. Exit code 0 only when reconciled.</summary>
@@ -50,9 +50,19 @@ public static class RunCommand
             }
         }
 
-        var builder = FunctionsHost.CreateBuilder(PipelineApp.Options(contentRoot, dataRoot, consoleLogging: false));
-        PipelineApp.Configure(builder);
-        await using var host = builder.Build();
+        // The host runs the worker app (src/Functions) as a child process over the worker protocol, as `start` does.
+        FunctionsHost host;
+        try
+        {
+            host = await PipelineApp.BuildPipelineHostAsync(PipelineApp.Options(contentRoot, dataRoot, consoleLogging: false), cancellationToken: cancellationToken);
+        }
+        catch (Exception ex) when (ex is DirectoryNotFoundException or HostConfigurationException or Pipeline.Host.WorkerProtocol.WorkerUnavailableException)
+        {
+            await error.WriteLineAsync(ex.Message);
+            return 2;
+        }
+
+        await using var disposeHost = host;
         var store = host.Services.GetRequiredService<IObjectStore>();
         var settings = host.Services.GetRequiredService<PipelineSettings>();
 
@@ -288,7 +298,7 @@ public static class RunCommand
         await o.WriteLineAsync("First rows of transactions:");
         await WriteTableAsync(o, s.FirstTransactions);
         await o.WriteLineAsync();
-        await o.WriteLineAsync("Query more: dotnet run --project src/Functions -- query \"SELECT * FROM regulatory_reports\"");
+        await o.WriteLineAsync("Query more: dotnet run --project src/Cli -- query \"SELECT * FROM regulatory_reports\"");
     }
 
     public static async Task WriteTableAsync(TextWriter o, QueryResult result)

@@ -3,11 +3,11 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Pipeline.Functions.Ingestion;
-using Pipeline.Functions.SampleApi;
+using Pipeline.Cli.SampleApi;
 using Pipeline.Host;
 using Pipeline.Providers.Abstractions;
 
-namespace Pipeline.Functions;
+namespace Pipeline.Cli;
 
 /// <summary><c>ingest</c>, <c>backfill</c>, <c>status</c> and <c>serve-sample-api</c>.</summary>
 public static class IngestionCommands

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Host;
 using Pipeline.Providers.Abstractions;
 
-namespace Pipeline.Functions;
+namespace Pipeline.Cli;
 
 /// <summary>
 /// <c>redrive</c>: sends dead-lettered object events back to the raw zone's event source and dead-lettered messages

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using System.Threading.RateLimiting;
 
-namespace Pipeline.Functions.SampleApi;
+namespace Pipeline.Cli.SampleApi;
 
 /// <summary>Behaviour of the sample API; properties are read per request, so tests may change them while it runs.</summary>
 public sealed class SampleApiOptions

@@ -7,7 +7,7 @@ using Pipeline.Functions.Ingestion;
 using Pipeline.Host;
 using Pipeline.Providers.Abstractions;
 
-namespace Pipeline.Functions;
+namespace Pipeline.Cli;
 
 /// <summary>What <c>status</c> shows: the ingestion cursor and last runs, queue depths, dead letters, quarantine.</summary>
 public sealed record PipelineStatus(
@@ -115,12 +115,12 @@ public sealed record PipelineStatus(
         var dead = services.GetService<IObjectEventSource>() is IObjectEventDeadLetters deadLetters
             ? await deadLetters.ListDeadLettersAsync(settings.RawZone, cancellationToken)
             : [];
-        var deadIds = dead.Select(d => Functions.Manifest.KeyFor(d.Event.Key, d.Event.ETag.Trim('"'))).ToHashSet(StringComparer.Ordinal);
+        var deadIds = dead.Select(d => Pipeline.Functions.Functions.Manifest.KeyFor(d.Event.Key, d.Event.ETag.Trim('"'))).ToHashSet(StringComparer.Ordinal);
         int raw = 0, processed = 0, pending = 0;
         await foreach (var info in store.ListAsync(settings.RawZone, PipelineSettings.RawPrefix, cancellationToken))
         {
             raw++;
-            var manifest = Functions.Manifest.KeyFor(info.Key, info.ETag.Trim('"'));
+            var manifest = Pipeline.Functions.Functions.Manifest.KeyFor(info.Key, info.ETag.Trim('"'));
             if (manifests.Contains(manifest))
             {
                 processed++;

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Pipeline.Functions.Review;
+namespace Pipeline.Cli.Review;
 
 /// <summary>One difference kept as an example: a row added, removed, or changed in some columns.</summary>
 public sealed record DiffExample(string Change, string Key, long? Version, IReadOnlyList<ColumnChange> Columns);

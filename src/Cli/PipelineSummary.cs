@@ -4,7 +4,7 @@ using Pipeline.Functions.Functions;
 using Pipeline.Functions.Transactions;
 using Pipeline.Providers.Abstractions;
 
-namespace Pipeline.Functions;
+namespace Pipeline.Cli;
 
 /// <summary>
 /// The state of a data root, reconciled from independent sources. Objects: the raw zone's listing, each current

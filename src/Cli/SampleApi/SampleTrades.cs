@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using Pipeline.Functions.Transactions;
 
-namespace Pipeline.Functions.SampleApi;
+namespace Pipeline.Cli.SampleApi;
 
 /// <summary>A version published after the generated trades: an AMEND or CANCEL of an older trade, or a NEW trade reported late.</summary>
 /// <param name="Seed">Index the record's generated fields derive from (the amended trade's, so an amendment keeps its counterparty, ISIN, …).</param>
