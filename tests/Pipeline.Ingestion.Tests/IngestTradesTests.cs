@@ -120,7 +120,7 @@ public sealed class IngestTradesTests
 
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct));
 
-        var failed = FindInner<IngestionFailedException>(ex);
+        var failed = IngestionFailure(ex);
         Assert.Contains("page=3&page_size=10", failed.Message, StringComparison.Ordinal);
         Assert.Contains(h.Server.BaseUrl.ToString(), failed.Message, StringComparison.Ordinal);
         Assert.Contains("answered 502 after 3 attempt(s)", failed.Message, StringComparison.Ordinal);
@@ -260,7 +260,7 @@ public sealed class IngestTradesTests
         settings["Ingestion:ApiKey"] = "wrong-key-value";
         await using var host = await h.BuildAsync(settings);
 
-        var ex = FindInner<IngestionFailedException>(await Assert.ThrowsAnyAsync<Exception>(() => IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct)));
+        var ex = IngestionFailure(await Assert.ThrowsAnyAsync<Exception>(() => IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct)));
 
         Assert.Contains("answered 401 after 1 attempt(s)", ex.Message, StringComparison.Ordinal);
         Assert.Contains("Ingestion:ApiKey", ex.Message, StringComparison.Ordinal);
@@ -276,7 +276,7 @@ public sealed class IngestTradesTests
         var store = host.Services.GetRequiredService<IObjectStore>();
         foreach (var key in Pipeline.Functions.Transactions.ReferenceData.Keys)
         {
-            await Pipeline.Functions.RunCommand.UploadIfChangedAsync(store, "reference", key, Path.Combine(RepoPaths.Reference, key), Ct);
+            await Pipeline.Cli.RunCommand.UploadIfChangedAsync(store, "reference", key, Path.Combine(RepoPaths.Reference, key), Ct);
         }
 
         await IngestionHarness.IngestAsync(host, IngestionHarness.AfterAll, Ct);
@@ -309,18 +309,12 @@ public sealed class IngestTradesTests
         return keys;
     }
 
-    private static T FindInner<T>(Exception ex)
-        where T : Exception
+    /// <summary>The function ran in the worker process: its IngestionFailedException arrives as the worker's type and message.</summary>
+    private static Pipeline.Host.WorkerProtocol.WorkerInvocationException IngestionFailure(Exception ex)
     {
-        for (Exception? e = ex; e is not null; e = e.InnerException)
-        {
-            if (e is T found)
-            {
-                return found;
-            }
-        }
-
-        throw new Xunit.Sdk.XunitException($"Expected a {typeof(T).Name} inside {ex}");
+        var failure = Assert.IsType<Pipeline.Host.WorkerProtocol.WorkerInvocationException>(ex);
+        Assert.Equal(typeof(IngestionFailedException).FullName, failure.WorkerExceptionType);
+        return failure;
     }
 }
 
@@ -344,14 +338,14 @@ public sealed class PipelineStatusTests
 
         foreach (var key in Pipeline.Functions.Transactions.ReferenceData.Keys)
         {
-            await Pipeline.Functions.RunCommand.UploadIfChangedAsync(store, "reference", key, Path.Combine(RepoPaths.Reference, key), Ct);
+            await Pipeline.Cli.RunCommand.UploadIfChangedAsync(store, "reference", key, Path.Combine(RepoPaths.Reference, key), Ct);
         }
 
         await host.StartAsync(Ct);
         await host.WaitUntilIdleAsync(TimeSpan.FromSeconds(60), Ct);
         await host.StopAsync(Ct);
 
-        var status = await Pipeline.Functions.PipelineStatus.CollectAsync(host, runs: 1, Ct);
+        var status = await Pipeline.Cli.PipelineStatus.CollectAsync(host, runs: 1, Ct);
 
         Assert.Equal("sample", status.Source);
         var latest = Assert.Single(status.Runs);

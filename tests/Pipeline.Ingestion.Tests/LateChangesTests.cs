@@ -177,7 +177,7 @@ public sealed class LateChangesTests
             var store = first.Services.GetRequiredService<IObjectStore>();
             foreach (var key in Pipeline.Functions.Transactions.ReferenceData.Keys)
             {
-                await Pipeline.Functions.RunCommand.UploadIfChangedAsync(store, "reference", key, Path.Combine(RepoPaths.Reference, key), Ct);
+                await Pipeline.Cli.RunCommand.UploadIfChangedAsync(store, "reference", key, Path.Combine(RepoPaths.Reference, key), Ct);
             }
 
             await IngestionHarness.IngestAsync(first, IngestionHarness.AfterAll, Ct);
