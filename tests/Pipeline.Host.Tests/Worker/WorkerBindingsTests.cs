@@ -60,6 +60,15 @@ public sealed class WorkerBindingsTests
     }
 
     [Fact]
+    public void ParseBatchResult_FailureWithErrorType_KeepsTheTypeForTheDeadLetter()
+    {
+        var result = WorkerBindings.ParseBatchResult("F", """{"failures":[{"messageId":"m-1","reason":"refused","errorType":"Pipeline.X.RefusedException"},{"messageId":"m-2","reason":"bad","errorType":null}]}""");
+
+        Assert.Equal(["Pipeline.X.RefusedException", null], result.Failures.Select(f => f.ErrorType));
+        Assert.All(result.Failures, f => Assert.Null(f.Exception));
+    }
+
+    [Fact]
     public void ParseBatchResult_NotABatchResult_ThrowsNamingTheFunction()
     {
         var error = Assert.Throws<FormatException>(() => WorkerBindings.ParseBatchResult("F", "\"done\""));
