@@ -7,7 +7,7 @@ namespace Pipeline.TestKit.Emulators;
 /// GET download-recording), from every process that talks to it — the host, the worker, the CLI alike. Counting
 /// there, not in one client, sees all the requests a run makes. Start one per measurement: the log is server-wide.
 /// </summary>
-public sealed class RecordingMotoFixture : MotoFixture
+public sealed class RecordingMotoFixture : MotoFixture, IAsyncDisposable
 {
     private readonly string _path = Path.Combine(Path.GetTempPath(), $"moto-recording-{Guid.NewGuid():N}.jsonl");
 
