@@ -68,6 +68,9 @@ public sealed record PipelineSummary
 
     private const int MaxProblems = 50;
 
+    /// <summary>Object reads in flight at once while summarising.</summary>
+    private const int ReadParallelism = 16;
+
     public static async Task<PipelineSummary> ComputeAsync(
         IObjectStore store,
         IWarehouse warehouse,
@@ -125,14 +128,25 @@ public sealed record PipelineSummary
         var unreadable = 0;
         long read = 0, valid = 0, quarantined = 0;
         var validVersions = new Dictionary<string, string>(StringComparer.Ordinal);
+        var manifestInfos = new List<ObjectInfo>();
         await foreach (var info in store.ListAsync(settings.PrepareZone, PipelineSettings.ManifestPrefix, cancellationToken))
         {
-            if (!info.Key.EndsWith(".json", StringComparison.Ordinal))
+            if (info.Key.EndsWith(".json", StringComparison.Ordinal))
             {
-                continue;
+                manifestInfos.Add(info);
             }
+        }
 
-            var manifest = await ReadManifestAsync(store, settings, info, cache, cancellationToken);
+        // One GET per manifest (the source side cannot come from the warehouse it is checked against); side by side,
+        // since each is a round trip. Then accounted in listing order.
+        var manifests = new Manifest[manifestInfos.Count];
+        await Parallel.ForAsync(0, manifestInfos.Count, new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            manifests[i] = await ReadManifestAsync(store, settings, manifestInfos[i], cache, ct);
+        });
+
+        foreach (var manifest in manifests)
+        {
             var etag = NormalizeEtag(manifest.SourceEtag);
             manifested.Add(ObjectId(manifest.SourceKey, etag));
             var owner = $"{manifest.SourceKey}/{QuarantineKeys.SafeEtag(manifest.SourceEtag)}";
@@ -499,7 +513,7 @@ public sealed record PipelineSummary
 /// </summary>
 public sealed class SummaryReads
 {
-    internal Dictionary<string, (string ETag, Manifest Manifest)> Manifests { get; } = new(StringComparer.Ordinal);
+    internal System.Collections.Concurrent.ConcurrentDictionary<string, (string ETag, Manifest Manifest)> Manifests { get; } = new(StringComparer.Ordinal);
 
-    internal Dictionary<string, (string ETag, IReadOnlyList<(string Field, string Message)> Reasons)> QuarantineReasons { get; } = new(StringComparer.Ordinal);
+    internal System.Collections.Concurrent.ConcurrentDictionary<string, (string ETag, IReadOnlyList<(string Field, string Message)> Reasons)> QuarantineReasons { get; } = new(StringComparer.Ordinal);
 }

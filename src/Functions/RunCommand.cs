@@ -63,12 +63,16 @@ public static class RunCommand
             await UploadIfChangedAsync(store, settings.ReferenceZone, key, Path.Combine(contentRoot, "local", "reference", key), references, cancellationToken);
         }
 
+        // Uploads side by side (each PUT is a round trip); the raw zone's events carry no order anyway.
         var uploaded = 0;
         var existing = await ListAsync(store, settings.RawZone, PipelineSettings.RawPrefix, cancellationToken);
-        foreach (var (path, key) in files)
+        await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (file, ct) =>
         {
-            uploaded += await UploadIfChangedAsync(store, settings.RawZone, key, path, existing, cancellationToken) ? 1 : 0;
-        }
+            if (await UploadIfChangedAsync(store, settings.RawZone, file.Key, file.Path, existing, ct))
+            {
+                Interlocked.Increment(ref uploaded);
+            }
+        });
 
         await host.Services.GetRequiredService<WarehouseTables>().EnsureAsync(cancellationToken);
         var summary = RunProgress.ShouldShow(json, output)
