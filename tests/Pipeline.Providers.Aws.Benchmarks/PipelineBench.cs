@@ -88,8 +88,10 @@ internal static class PipelineBench
             Console.WriteLine($"moto {moto.Endpoint}, PostgreSQL on loopback; {objects} single-trade objects; one file of {records:N0} trades (naive: its first {naiveRecords:N0}); {runs} run(s); requests counted in moto's log (recording on for every design).");
             var results = new List<Measure>();
             var starts = new List<double>();
+            var capacities = new List<double>();
             for (var run = 1; run <= runs; run++)
             {
+                capacities.Add(await MotoCapacityAsync(moto, postgres));
                 var start = await RunAppAsync(moto, postgres, root, app, empty, "start", 0, 0);
                 starts.Add(start.Seconds);
                 foreach (var measure in new[]
@@ -107,6 +109,7 @@ internal static class PipelineBench
 
             Console.WriteLine();
             Console.WriteLine($"app start + empty run (host, worker, summary): median {Median(starts):F2} s — included in the pipeline's figures below");
+            Console.WriteLine($"moto's capacity on this machine now: median {Median(capacities):F0} S3 HEADs/s with 16 in flight (recording on) — a design needing r requests per record tops out near capacity / r records/s");
             Console.WriteLine();
             Console.WriteLine("| shape | design | records | records/s | requests/object S3 | SQS | requests/1,000 records S3 | SQS | peak RSS |");
             Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
@@ -141,6 +144,20 @@ internal static class PipelineBench
                 Directory.Delete(work, recursive: true);
             }
         }
+    }
+
+    /// <summary>Requests/s moto answers with 16 in flight (S3 HEADs of one small object): the ceiling every design shares.</summary>
+    private static async Task<double> MotoCapacityAsync(RecordingMotoFixture moto, PostgresFixture postgres)
+    {
+        var deployment = await Deployment.CreateAsync(moto, postgres, repositoryRoot: null);
+        var bucket = deployment.Options.Buckets["prepare"];
+        await deployment.S3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "probe", ContentBody = "{}" });
+        await moto.StartRecordingAsync();
+        var sw = Stopwatch.StartNew();
+        await Parallel.ForAsync(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (_, ct) => await deployment.S3.GetObjectMetadataAsync(bucket, "probe", ct));
+        var rate = 400 / sw.Elapsed.TotalSeconds;
+        await moto.StopRecordingAsync(deployment.ZoneOf);
+        return rate;
     }
 
     /// <summary>`run` of the built app on <paramref name="folder"/> against a fresh deployment; counted and timed.</summary>
