@@ -11,7 +11,8 @@ namespace Pipeline.Functions.Functions;
 
 /// <summary>
 /// L0 → L1: streams a raw transaction file, validates and enriches each record, publishes the valid
-/// ones to the FIFO queue (10 messages per send) and quarantines the invalid ones at deterministic keys.
+/// ones to the FIFO queue (10 messages per send, shared with the invocations running at once) and quarantines the
+/// invalid ones at deterministic keys. One GET of the object, one PUT of its manifest (versions inside).
 /// A small file (fewer than <see cref="EnrichmentOptions.ClaimCheckMinRecords"/> valid records) sends its records
 /// inline, one message group per account; a larger one writes them in chunk objects (NDJSON, gzip) to the prepare
 /// zone and sends one claim-check message per chunk (group = the source object). Re-running the same object version produces
