@@ -334,7 +334,7 @@ internal static class PipelineBench
                 await s3.PutBucketAsync(options.Buckets[zone]);
             }
 
-            var queue = new SqsMessageQueue(SqsClient.Create(new HttpClient(), options, new AwsCredentialSource(options)), options);
+            var queue = new SqsMessageQueue(SqsClientFactory.Create(options, new AwsCredentialSource(options)), options);
             await queue.EnsureQueueAsync(new QueueDefinition(events + "-dlq"));
             await queue.EnsureQueueAsync(new QueueDefinition(events, events + "-dlq"));
             await s3.PutBucketNotificationAsync(new PutBucketNotificationRequest
