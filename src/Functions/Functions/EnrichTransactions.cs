@@ -78,12 +78,12 @@ public sealed class EnrichTransactions(
                 {
                     var first = chunked;
                     chunked += chunk.Count;
-                    var (content, message, claim) = chunk.Seal(settings.PrepareZone, created.Key, created.ETag, chunks++, first);
+                    var (content, message, claim) = await chunk.SealAsync(settings.PrepareZone, created.Key, created.ETag, chunks++, first, cancellationToken);
 
                     // The chunk is written before its message is sent: a message never points at a chunk not yet there.
                     using (var body = new MemoryStream(content, writable: false))
                     {
-                        await store.PutAsync(claim.Zone, claim.Key, body, new PutOptions { ContentType = "application/x-ndjson" }, cancellationToken);
+                        await store.PutAsync(claim.Zone, claim.Key, body, new PutOptions { ContentType = ChunkBuilder.ContentType }, cancellationToken);
                     }
 
                     await EnqueueAsync(pending, message, cancellationToken);

@@ -57,7 +57,7 @@ public sealed class ClaimCheckTests
             var keys = await ChunkKeysAsync(host.Services.GetRequiredService<IObjectStore>());
             Assert.Equal(3, keys.Count);
             Assert.All(keys, k => Assert.StartsWith("chunks/transactions/big.ndjson/", k, StringComparison.Ordinal));
-            Assert.All(keys, k => Assert.EndsWith(".ndjson.gz", k, StringComparison.Ordinal));
+            Assert.All(keys, k => Assert.EndsWith(".parquet", k, StringComparison.Ordinal));
         }
 
         var summary = await harness.SummaryAsync(Ct);
@@ -99,6 +99,7 @@ public sealed class ClaimCheckTests
     [InlineData("missing")]
     [InlineData("corrupt")]
     [InlineData("truncated")]
+    [InlineData("flipped")]
     [InlineData("other-records")]
     public async Task Run_ChunkDamaged_ThatMessageDeadLetteredOthersLoadedAndReconciled(string damage)
     {
@@ -136,10 +137,14 @@ public sealed class ClaimCheckTests
                     Assert.True(await store.DeleteAsync("prepare", victim, Ct));
                     break;
                 case "corrupt":
-                    await PutAsync(Encoding.UTF8.GetBytes("this is not gzip"));
+                    await PutAsync(Encoding.UTF8.GetBytes("this is not Parquet"));
                     break;
                 case "truncated":
                     await PutAsync(original[..(original.Length / 2)]);
+                    break;
+                case "flipped":
+                    original[original.Length / 3] ^= 0xFF;
+                    await PutAsync(original);
                     break;
                 default:
                     // A readable chunk with valid records, but not the ones the claim check names.
