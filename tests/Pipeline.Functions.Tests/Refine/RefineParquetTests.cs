@@ -39,6 +39,30 @@ public sealed class RefineParquetTests
         Assert.Empty(DuckDbParquet.Rows(empty));
     }
 
+    /// <summary>The query README shows, on the files as the embedded store lays them out: a glob over the day partitions.</summary>
+    [Fact]
+    public async Task Refine_ReadmeDuckDbGlob_ReadsEveryDay()
+    {
+        await using var bed = new RefineTestBed();
+        await RefineScenario.LoadAsync(bed);
+        await bed.Refiner.RefineAsync(RefineScenario.From, RefineScenario.To, Ct);
+        var glob = Path.Combine(bed.DataRoot, "objects", "refine", "daily_counterparty_exposure", "*", "*.parquet");
+
+        using var connection = new DuckDB.NET.Data.DuckDBConnection("DataSource=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT trade_date::VARCHAR, count(*), sum(trade_count), sum(gross_notional_usd)::VARCHAR FROM read_parquet($glob) GROUP BY trade_date ORDER BY trade_date";
+        command.Parameters.Add(new DuckDB.NET.Data.DuckDBParameter("glob", glob));
+        using var reader = command.ExecuteReader();
+        var days = new List<string>();
+        while (reader.Read())
+        {
+            days.Add($"{reader.GetString(0)} {reader.GetInt64(1)} {reader.GetValue(2)} {reader.GetString(3)}");
+        }
+
+        Assert.Equal(["2026-11-20 3 6 138146.0300000000", "2026-11-21 1 1 22920.0000000000"], days);
+    }
+
     [Fact]
     public async Task Refine_Rerun_OneFilePerPartitionReplacedNotDuplicated()
     {

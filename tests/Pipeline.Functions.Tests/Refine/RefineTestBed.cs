@@ -52,6 +52,9 @@ internal sealed class RefineTestBed : IAsyncDisposable
         services = collection.BuildServiceProvider();
     }
 
+    /// <summary>The embedded data root: objects live under <c>objects/&lt;zone&gt;/&lt;key&gt;</c>.</summary>
+    public string DataRoot => root;
+
     public IWarehouse Warehouse => services.GetRequiredService<IWarehouse>();
 
     public IObjectStore Store => services.GetRequiredService<IObjectStore>();
