@@ -5,7 +5,7 @@ using Pipeline.Providers.Abstractions;
 namespace Pipeline.Functions.Refine;
 
 /// <summary>
-/// The refine (gold) partitions as Parquet, zstd, one row group: dates DATE, counts INT64, amounts DECIMAL(38,10) (the
+/// The refine (gold) partitions as Parquet, zstd (fastest level, as the chunks), one row group: dates DATE, counts INT64, amounts DECIMAL(38,10) (the
 /// warehouse's numeric(38,10)), text UTF-8 strings; every column REQUIRED. The columns are those of the warehouse
 /// tables of the same name (<see cref="RefineSchema"/>), so Athena, Spark or DuckDB read the partition as the table.
 /// </summary>
@@ -76,7 +76,7 @@ public static class RefineParquet
     private static async Task<byte[]> WriteAsync(ParquetSchema schema, Func<ParquetRowGroupWriter, Task> columns, CancellationToken cancellationToken)
     {
         using var output = new MemoryStream();
-        await using (var writer = await ParquetWriter.CreateAsync(schema, output, new ParquetOptions { CompressionMethod = CompressionMethod.Zstd }, cancellationToken: cancellationToken))
+        await using (var writer = await ParquetWriter.CreateAsync(schema, output, new ParquetOptions { CompressionMethod = CompressionMethod.Zstd, CompressionLevel = System.IO.Compression.CompressionLevel.Fastest }, cancellationToken: cancellationToken))
         {
             using var group = writer.CreateRowGroup();
             await columns(group);

@@ -91,7 +91,9 @@ public static class ParquetChunkFormat
         Cancelled, FlagLargeNotional, FlagWatchlistCountry, FlagUnknownCounterparty, RiskFlags, Reportable, ReportableReason, ContentHash,
         DedupId, GroupId, SourceKey, SourceEtag, RecordNumber, IngestedAt, IngestedAt100ns, PipelineVersion);
 
-    private static ParquetOptions WriteOptions => new() { CompressionMethod = CompressionMethod.Zstd };
+    // zstd at Parquet.Net's "Fastest": measured on 1,000-record chunks at ~1/20 of the CPU of its default "Optimal"
+    // level for 2 % more bytes (bench-chunks).
+    private static ParquetOptions WriteOptions => new() { CompressionMethod = CompressionMethod.Zstd, CompressionLevel = System.IO.Compression.CompressionLevel.Fastest };
 
     private static ParquetOptions ReadOptions => new() { UseDateOnlyTypeForDates = true };
 
