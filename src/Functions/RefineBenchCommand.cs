@@ -122,7 +122,7 @@ public static class RefineBenchCommand
             var columns = new List<(string Name, Func<int, string?> Text, Func<int, long>? Number)>();
             foreach (var field in reader.Schema.DataFields)
             {
-                if (field.ClrType == typeof(string))
+                if (field.ClrType == typeof(string) || field.ClrType == typeof(ReadOnlyMemory<char>))
                 {
                     var v = new string?[n];
                     await group.ReadAsync(field, v, cancellationToken: cancellationToken);
