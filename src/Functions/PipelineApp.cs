@@ -88,6 +88,7 @@ public static class PipelineApp
     {
         services.AddSingleton(_ => PipelineSettings.From(configuration));
         services.AddSingleton<ReferenceDataCache>();
+        services.AddSingleton<EnrichedQueueSender>();
         services.AddSingleton<WarehouseTables>();
         services.AddOptions<IngestionOptions>().Bind(configuration.GetSection(IngestionOptions.SectionName));
         services.AddSingleton<TradeIngestor>();

@@ -8,7 +8,7 @@ public sealed class HostJsonTests
         var settings = HostSettings.Parse("""
             {
               "version": "2.0",
-              "extensions": { "queues": { "batchSize": 4, "maxDequeueCount": 7, "visibilityTimeout": "00:01:00", "maxPollingInterval": "00:00:05", "newBatchThreshold": 3 } },
+              "extensions": { "queues": { "batchSize": 4, "maxDequeueCount": 7, "visibilityTimeout": "00:01:00", "maxPollingInterval": "00:00:05", "newBatchThreshold": 3 }, "blobs": { "maxDegreeOfParallelism": 32 } },
               "retry": { "strategy": "exponentialBackoff", "maxRetryCount": 4, "minimumInterval": "00:00:02", "maxumumInterval": "00:00:10" },
               "functionTimeout": "00:02:00",
               "logging": { "logLevel": { "default": "Warning", "Function.Load": "Debug" } }
@@ -20,6 +20,7 @@ public sealed class HostJsonTests
         Assert.Equal(TimeSpan.FromMinutes(1), settings.Queues.VisibilityTimeout);
         Assert.Equal(TimeSpan.FromSeconds(5), settings.Queues.MaxPollingInterval);
         Assert.Equal(3, settings.Queues.NewBatchThreshold);
+        Assert.Equal(32, settings.Objects.MaxDegreeOfParallelism);
         Assert.Equal(RetryStrategy.ExponentialBackoff, settings.Retry!.Strategy);
         Assert.Equal(TimeSpan.FromSeconds(2), settings.Retry.GetDelay(1));
         Assert.Equal(TimeSpan.FromSeconds(8), settings.Retry.GetDelay(3));
@@ -52,6 +53,8 @@ public sealed class HostJsonTests
         { """{ "version": "2.0", "extensions": { "queues": { "visibilityTimeout": "30s" } } }""", "'extensions.queues.visibilityTimeout' must be a time span \"hh:mm:ss\"" },
         { """{ "version": "2.0", "extensions": { "queues": { "maxPollingInterval": 5 } } }""", "'extensions.queues.maxPollingInterval' must be a time span" },
         { """{ "version": "2.0", "extensions": { "queues": { "newBatchThreshold": -1 } } }""", "'extensions.queues.newBatchThreshold' must be an integer from 0 to 1000 (got -1)" },
+        { """{ "version": "2.0", "extensions": { "blobs": { "maxDegreeOfParallelism": 0 } } }""", "'extensions.blobs.maxDegreeOfParallelism' must be an integer from 1 to 1000 (got 0)" },
+        { """{ "version": "2.0", "extensions": { "blobs": 4 } }""", "'extensions.blobs' must be a JSON object" },
         { """{ "version": "2.0", "retry": { "strategy": "linear", "maxRetryCount": 1 } }""", "'retry.strategy' must be \"fixedDelay\" or \"exponentialBackoff\" (got \"linear\")" },
         { """{ "version": "2.0", "retry": { "strategy": "fixedDelay", "delayInterval": "00:00:01" } }""", "'retry.maxRetryCount' is missing" },
         { """{ "version": "2.0", "retry": { "strategy": "fixedDelay", "maxRetryCount": 2 } }""", "'retry.delayInterval' is missing" },

@@ -10,6 +10,13 @@ using Pipeline.TestKit.Emulators;
 
 // Measures SQS messages/s (batches of 10, against moto) and PostgreSQL merge rows/s (100,000-row batch),
 // each beside a baseline from the same run. Usage: dotnet run -c Release --project tests/Pipeline.Providers.Aws.Benchmarks [messages] [rows]
+// The whole pipeline against the emulators (both shapes, naive baseline, requests, cost inputs):
+//   dotnet run -c Release --project tests/Pipeline.Providers.Aws.Benchmarks -- pipeline [--objects N] [--records R] [--naive-records M] [--runs K]
+if (args.Length > 0 && args[0] == "pipeline")
+{
+    return await Pipeline.Providers.Aws.Benchmarks.PipelineBench.RunAsync(args[1..]);
+}
+
 var messages = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 500;
 var rows = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000;
 
@@ -31,8 +38,7 @@ return 0;
 static async Task BenchSqsAsync(MotoFixture moto, int count)
 {
     var options = new AwsOptions { Region = MotoFixture.Region, ServiceUrl = moto.Endpoint.ToString(), AccessKeyId = MotoFixture.AccessKeyId, SecretAccessKey = MotoFixture.SecretAccessKey };
-    using var http = new HttpClient();
-    var client = SqsClient.Create(http, options, new AwsCredentialSource(options));
+    using var client = SqsClientFactory.Create(options, new AwsCredentialSource(options));
     var queue = new SqsMessageQueue(client, options);
     await queue.EnsureQueueAsync(new QueueDefinition("bench"));
     await queue.EnsureQueueAsync(new QueueDefinition("bench.fifo"));
@@ -46,8 +52,12 @@ static async Task BenchSqsAsync(MotoFixture moto, int count)
 
     Console.WriteLine($"sqs baseline: {200 / sw.Elapsed.TotalSeconds:F0} signed round trips/s (GetQueueAttributes)");
 
+    var cpuTotal = TimeSpan.Zero;
+    var wallTotal = TimeSpan.Zero;
     foreach (var name in new[] { "bench", "bench.fifo" })
     {
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var wall0 = Stopwatch.GetTimestamp();
         var fifo = name.EndsWith(".fifo", StringComparison.Ordinal);
         var body = new string('x', 512);
         sw.Restart();
@@ -77,7 +87,12 @@ static async Task BenchSqsAsync(MotoFixture moto, int count)
         }
 
         Console.WriteLine($"sqs {name}: send {count / send.TotalSeconds:F0} msg/s, receive+delete {received / sw.Elapsed.TotalSeconds:F0} msg/s ({count} x 512 B in batches of 10, sequential)");
+        cpuTotal += Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+        wallTotal += Stopwatch.GetElapsedTime(wall0);
     }
+
+    // CPU of this process only (moto runs in its own): what the client costs per message sent, received and deleted.
+    Console.WriteLine($"sqs client cpu: {cpuTotal.TotalMilliseconds / (2 * count):F2} ms/msg ({cpuTotal.TotalMilliseconds:F0} ms over {wallTotal.TotalSeconds:F1} s wall, {2 * count} msgs)");
 }
 
 static async Task BenchPostgresAsync(PostgresFixture postgres, int count)

@@ -24,14 +24,27 @@ public sealed class SqsMessageQueueConformanceTests(MotoFixture moto) : MessageQ
 /// with the other tests: its 100 MiB streaming case measures the process-wide managed heap.
 /// </summary>
 [Collection(nameof(MemoryMeasuredSerially))]
-public sealed class S3ObjectStoreConformanceTests(MotoFixture moto) : ObjectStoreConformance
+public sealed class S3ObjectStoreConformanceTests(MotoFixture moto) : S3ObjectStoreConformance
+{
+    protected override AwsTarget Target => AwsTarget.Moto(moto);
+}
+
+public sealed class S3ObjectEventSourceConformanceTests(MotoFixture moto) : S3ObjectEventSourceConformance
+{
+    protected override AwsTarget Target => AwsTarget.Moto(moto);
+}
+
+/// <summary>The object-store suite on S3 of an emulated AWS (<see cref="Target"/>): one bucket per test zone.</summary>
+public abstract class S3ObjectStoreConformance : ObjectStoreConformance
 {
     private AmazonS3Client? s3;
 
+    protected abstract AwsTarget Target { get; }
+
     protected override ValueTask<IObjectStore> CreateStoreAsync()
     {
-        moto.RequireAvailable();
-        var options = AwsTestSupport.Options(moto);
+        Target.RequireAvailable();
+        var options = AwsTestSupport.Options(Target);
         s3 = S3Tests.S3Client(options);
         return ValueTask.FromResult<IObjectStore>(new S3ObjectStore(s3, options));
     }
@@ -50,16 +63,19 @@ public sealed class S3ObjectStoreConformanceTests(MotoFixture moto) : ObjectStor
     }
 }
 
-public sealed class S3ObjectEventSourceConformanceTests(MotoFixture moto) : ObjectEventSourceConformance
+/// <summary>The object-event suite on S3 notifications to SQS of an emulated AWS (<see cref="Target"/>).</summary>
+public abstract class S3ObjectEventSourceConformance : ObjectEventSourceConformance
 {
     private AmazonS3Client? s3;
     private SqsMessageQueue? sqs;
     private AwsOptions? options;
 
+    protected abstract AwsTarget Target { get; }
+
     protected override ValueTask<(IObjectStore Store, IObjectEventSource Events)> CreateProvidersAsync()
     {
-        moto.RequireAvailable();
-        options = AwsTestSupport.Options(moto);
+        Target.RequireAvailable();
+        options = AwsTestSupport.Options(Target);
         s3 = S3Tests.S3Client(options);
         sqs = new SqsMessageQueue(AwsTestSupport.Sqs(options), options);
         return ValueTask.FromResult<(IObjectStore, IObjectEventSource)>((new S3ObjectStore(s3, options), new S3ObjectEventSource(sqs, options, NullLogger<S3ObjectEventSource>.Instance)));
@@ -78,7 +94,7 @@ public sealed class S3ObjectEventSourceConformanceTests(MotoFixture moto) : Obje
             new PutBucketNotificationRequest
             {
                 BucketName = zone,
-                QueueConfigurations = [new QueueConfiguration { Queue = $"arn:aws:sqs:{MotoFixture.Region}:123456789012:{queue}", Events = [EventType.ObjectCreatedAll] }],
+                QueueConfigurations = [new QueueConfiguration { Queue = Target.QueueArn(queue), Events = [EventType.ObjectCreatedAll] }],
             },
             Ct);
         return zone;

@@ -1,27 +1,24 @@
-using System.Collections.Concurrent;
+using Amazon.SQS;
 using Pipeline.Providers.Aws.Internal;
 using Pipeline.Providers.Aws.Sqs;
 using Pipeline.TestKit.Emulators;
 
 namespace Pipeline.Providers.Aws.Tests;
 
-/// <summary>Builds providers pointed at the assembly's moto; records every JSON request body for model validation.</summary>
+/// <summary>Builds providers pointed at the assembly's moto.</summary>
 internal static class AwsTestSupport
 {
-    private static readonly HttpClient Http = new();
+    public static AwsOptions Options(MotoFixture moto) => Options(AwsTarget.Moto(moto));
 
-    /// <summary>Every JSON-protocol request body sent by tests: (service, operation, body).</summary>
-    public static ConcurrentQueue<(string Service, string Operation, byte[] Body)> RecordedBodies { get; } = new();
-
-    public static AwsOptions Options(MotoFixture moto)
+    public static AwsOptions Options(AwsTarget target)
     {
         var options = new AwsOptions
         {
-            Region = MotoFixture.Region,
-            ServiceUrl = moto.Endpoint.ToString(),
+            Region = target.Region,
+            ServiceUrl = target.Endpoint.ToString(),
             ForcePathStyle = true,
-            AccessKeyId = MotoFixture.AccessKeyId,
-            SecretAccessKey = MotoFixture.SecretAccessKey,
+            AccessKeyId = target.AccessKeyId,
+            SecretAccessKey = target.SecretAccessKey,
             SqsDeduplicationAfterDelete = false,
             MaxRetries = 1,
             RetryBaseDelay = TimeSpan.FromMilliseconds(50),
@@ -29,15 +26,12 @@ internal static class AwsTestSupport
         return options;
     }
 
-    public static SqsClient Sqs(AwsOptions options)
-    {
-        var client = SqsClient.Create(Http, options, new AwsCredentialSource(options));
-        client.Protocol.OnRequestBody = (op, body) => RecordedBodies.Enqueue(("sqs", op, body));
-        return client;
-    }
+    public static IAmazonSQS Sqs(AwsOptions options) => SqsClientFactory.Create(options, new AwsCredentialSource(options));
 
-    public static SqsMessageQueue Queue(MotoFixture moto) =>
-        new(Sqs(Options(moto)), Options(moto));
+    public static SqsMessageQueue Queue(MotoFixture moto) => Queue(AwsTarget.Moto(moto));
+
+    public static SqsMessageQueue Queue(AwsTarget target) =>
+        new(Sqs(Options(target)), Options(target));
 
     public static string UniqueName(string prefix) => $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 70)];
 }

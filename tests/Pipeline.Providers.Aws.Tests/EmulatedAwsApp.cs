@@ -28,10 +28,13 @@ internal sealed class EmulatedAwsApp
 
     public Dictionary<string, string> Environment { get; }
 
-    public static async Task<EmulatedAwsApp> CreateAsync(MotoFixture moto, PostgresFixture postgres, string repositoryRoot, CancellationToken cancellationToken)
+    public static Task<EmulatedAwsApp> CreateAsync(MotoFixture moto, PostgresFixture postgres, string repositoryRoot, CancellationToken cancellationToken) =>
+        CreateAsync(AwsTarget.Moto(moto), postgres, repositoryRoot, cancellationToken);
+
+    public static async Task<EmulatedAwsApp> CreateAsync(AwsTarget target, PostgresFixture postgres, string repositoryRoot, CancellationToken cancellationToken)
     {
         var id = Guid.NewGuid().ToString("N")[..8];
-        var options = AwsTestSupport.Options(moto);
+        var options = AwsTestSupport.Options(target);
         foreach (var zone in Zones)
         {
             options.Buckets[zone] = $"e2e-{id}-{zone}";
@@ -53,7 +56,7 @@ internal sealed class EmulatedAwsApp
             new PutBucketNotificationRequest
             {
                 BucketName = options.Buckets["raw"],
-                QueueConfigurations = [new QueueConfiguration { Queue = $"arn:aws:sqs:{MotoFixture.Region}:123456789012:{rawEvents}", Events = [Amazon.S3.EventType.ObjectCreatedAll] }],
+                QueueConfigurations = [new QueueConfiguration { Queue = target.QueueArn(rawEvents), Events = [Amazon.S3.EventType.ObjectCreatedAll] }],
             },
             cancellationToken);
         foreach (var file in Directory.GetFiles(Path.Combine(repositoryRoot, "local", "reference")))
@@ -66,19 +69,19 @@ internal sealed class EmulatedAwsApp
         {
             ["Provider"] = "Aws",
             ["Warehouse"] = "Postgres",
-            ["Aws__Region"] = MotoFixture.Region,
-            ["Aws__ServiceUrl"] = moto.Endpoint.ToString(),
+            ["Aws__Region"] = target.Region,
+            ["Aws__ServiceUrl"] = target.Endpoint.ToString(),
             ["Aws__ForcePathStyle"] = "true",
-            ["Aws__AccessKeyId"] = MotoFixture.AccessKeyId,
-            ["Aws__SecretAccessKey"] = MotoFixture.SecretAccessKey,
+            ["Aws__AccessKeyId"] = target.AccessKeyId,
+            ["Aws__SecretAccessKey"] = target.SecretAccessKey,
             ["Aws__SqsDeduplicationAfterDelete"] = "false",
             ["Aws__EventQueues__raw"] = rawEvents,
             ["Queues__Enriched"] = enriched,
             ["Postgres__ConnectionString"] = postgres.ConnectionString,
             ["Postgres__Schema"] = schema,
-            ["AWS_ACCESS_KEY_ID"] = MotoFixture.AccessKeyId,
-            ["AWS_SECRET_ACCESS_KEY"] = MotoFixture.SecretAccessKey,
-            ["AWS_DEFAULT_REGION"] = MotoFixture.Region,
+            ["AWS_ACCESS_KEY_ID"] = target.AccessKeyId,
+            ["AWS_SECRET_ACCESS_KEY"] = target.SecretAccessKey,
+            ["AWS_DEFAULT_REGION"] = target.Region,
         };
         foreach (var zone in Zones)
         {

@@ -16,16 +16,19 @@ public sealed class EmulatedAwsEndToEndTests(MotoFixture moto, PostgresFixture p
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task AwsCliUpload_ToRawBucket_EndsAsRowsInPostgres()
+    public Task AwsCliUpload_ToRawBucket_EndsAsRowsInPostgres() => RunAsync(AwsTarget.Moto(moto), postgres);
+
+    /// <summary>The whole test against <paramref name="target"/> (moto here, LocalStack in <see cref="LocalStackTests"/>).</summary>
+    internal static async Task RunAsync(AwsTarget target, PostgresFixture postgres)
     {
-        moto.RequireAvailable();
+        target.RequireAvailable();
         postgres.RequireAvailable();
         var root = EmulatedAwsApp.RepositoryRoot();
         var app = EmulatedAwsApp.FunctionsApp(root);
         var awsCli = EmulatorProcess.FindOnPath("aws");
         EmulatorProcess.RequireAvailable(app is null ? "The pipeline app is not built (dotnet build src/Functions)." : awsCli is null ? "awscli ('aws') is not on PATH." : null);
 
-        var deployment = await EmulatedAwsApp.CreateAsync(moto, postgres, root, Ct);
+        var deployment = await EmulatedAwsApp.CreateAsync(target, postgres, root, Ct);
         var options = deployment.Options;
         var schema = deployment.Schema;
         var environment = deployment.Environment;
@@ -38,7 +41,7 @@ public sealed class EmulatedAwsEndToEndTests(MotoFixture moto, PostgresFixture p
 
             var sample = Path.Combine(root, "local", "samples", "trades-2026-11-20.json");
             var uploadOutput = new StringBuilder();
-            using (var upload = EmulatorProcess.Start(awsCli!, ["--endpoint-url", moto.Endpoint.ToString(), "--region", MotoFixture.Region, "s3", "cp", sample, $"s3://{options.Buckets["raw"]}/transactions/"], uploadOutput, environment))
+            using (var upload = EmulatorProcess.Start(awsCli!, ["--endpoint-url", target.Endpoint.ToString(), "--region", target.Region, "s3", "cp", sample, $"s3://{options.Buckets["raw"]}/transactions/"], uploadOutput, environment))
             {
                 await upload.WaitForExitAsync(Ct);
                 Assert.True(upload.ExitCode == 0, EmulatorProcess.Snapshot(uploadOutput));

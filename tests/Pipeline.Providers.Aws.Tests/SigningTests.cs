@@ -1,4 +1,5 @@
 using System.Text;
+using Pipeline.Providers.Abstractions;
 using Pipeline.Providers.Aws.Internal;
 using Pipeline.TestKit.Emulators;
 
@@ -21,21 +22,21 @@ public sealed class SigningTests(SigningMotoFixture moto) : IClassFixture<Signin
         moto.RequireAvailable();
         var (keyId, secret) = await CreateUserWithKeyAsync();
 
-        var wrong = Client(keyId, secret + "x");
-        var e = await Assert.ThrowsAsync<AwsServiceException>(() => wrong.CreateQueueAsync("signed", null, TestContext.Current.CancellationToken));
+        var wrong = Queue(keyId, secret + "x");
+        var e = await Assert.ThrowsAsync<AwsServiceException>(() => wrong.EnsureQueueAsync(new QueueDefinition("signed"), TestContext.Current.CancellationToken));
         Assert.Equal(System.Net.HttpStatusCode.Forbidden, e.StatusCode);
         Assert.Equal("SignatureDoesNotMatch", e.Code);
         Assert.Contains("secret key", e.Message, StringComparison.Ordinal);
 
-        var right = Client(keyId, secret);
-        var url = await right.CreateQueueAsync("signed", null, TestContext.Current.CancellationToken);
-        Assert.EndsWith("/signed", url, StringComparison.Ordinal);
+        var right = Queue(keyId, secret);
+        await right.EnsureQueueAsync(new QueueDefinition("signed"), TestContext.Current.CancellationToken);
+        Assert.EndsWith("/signed", await right.UrlAsync("signed", TestContext.Current.CancellationToken), StringComparison.Ordinal);
     }
 
-    private Sqs.SqsClient Client(string keyId, string secret)
+    private Sqs.SqsMessageQueue Queue(string keyId, string secret)
     {
         var options = new AwsOptions { Region = MotoFixture.Region, ServiceUrl = moto.Endpoint.ToString(), AccessKeyId = keyId, SecretAccessKey = secret, MaxRetries = 0 };
-        return Sqs.SqsClient.Create(Http, options, new AwsCredentialSource(options));
+        return new Sqs.SqsMessageQueue(Sqs.SqsClientFactory.Create(options, new AwsCredentialSource(options)), options);
     }
 
     private async Task<(string KeyId, string Secret)> CreateUserWithKeyAsync()

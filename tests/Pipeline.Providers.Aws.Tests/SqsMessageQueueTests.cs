@@ -27,6 +27,44 @@ public sealed class SqsMessageQueueTests(MotoFixture moto)
         Assert.Equal(0, (await queue.GetDepthAsync(name, TestContext.Current.CancellationToken)).Total);
     }
 
+    /// <summary>
+    /// Amplifies the conformance suite's two-consumer case: moto 5.2.1 checked visibility and marked a message
+    /// received without a lock, so overlapping receives could both take it (MotoFixture patches that).
+    /// </summary>
+    [Fact]
+    public async Task Receive_FourConcurrentConsumers_EachMessageDeliveredOnce()
+    {
+        moto.RequireAvailable();
+        var queue = AwsTestSupport.Queue(moto);
+        var name = AwsTestSupport.UniqueName("race");
+        const int total = 200;
+        await queue.EnsureQueueAsync(new QueueDefinition(name), TestContext.Current.CancellationToken);
+        for (var b = 0; b < total / 10; b++)
+        {
+            Assert.True((await queue.SendBatchAsync(name, Enumerable.Range(b * 10, 10).Select(i => new OutgoingMessage($"m{i}")).ToList(), TestContext.Current.CancellationToken)).AllSucceeded);
+        }
+
+        var seen = new System.Collections.Concurrent.ConcurrentBag<ReceivedMessage>();
+        async Task ConsumeAsync()
+        {
+            IReadOnlyList<ReceivedMessage> got;
+            do
+            {
+                got = await queue.ReceiveAsync(name, new ReceiveOptions { MaxMessages = 10, WaitTime = TimeSpan.Zero, VisibilityTimeout = TimeSpan.FromSeconds(60) }, TestContext.Current.CancellationToken);
+                foreach (var m in got)
+                {
+                    seen.Add(m);
+                }
+            }
+            while (got.Count > 0);
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => ConsumeAsync()));
+        var twice = seen.GroupBy(m => m.MessageId).Where(g => g.Count() > 1).Select(g => $"{g.Key} (receive counts {string.Join("/", g.Select(m => m.ReceiveCount))})").ToList();
+        Assert.True(twice.Count == 0, $"Delivered twice within a 60 s visibility timeout: {string.Join(", ", twice)}");
+        Assert.Equal(total, seen.Count);
+    }
+
     [Fact]
     public async Task SendBatch_FifoQueue_KeepsGroupAndDedupIds()
     {

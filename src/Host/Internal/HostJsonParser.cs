@@ -61,6 +61,18 @@ internal static class HostJsonParser
                 };
             }
 
+            if (TryGet(root, "extensions", out var extensionsForObjects) && TryGet(extensionsForObjects, "blobs", out var blobs))
+            {
+                ExpectObject(source, "extensions.blobs", blobs);
+                settings = settings with
+                {
+                    Objects = settings.Objects with
+                    {
+                        MaxDegreeOfParallelism = Int(source, blobs, "extensions.blobs.maxDegreeOfParallelism", 1, 1000) ?? settings.Objects.MaxDegreeOfParallelism,
+                    },
+                };
+            }
+
             if (TryGet(root, "retry", out var retry))
             {
                 settings = settings with { Retry = ParseRetry(source, retry) };

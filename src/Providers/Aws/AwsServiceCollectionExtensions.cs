@@ -1,4 +1,5 @@
 using Amazon.S3;
+using Amazon.SQS;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -24,8 +25,8 @@ public static class AwsServiceCollectionExtensions
         services.AddSingleton(options);
         AddCommon(services);
         services.AddSingleton<IAmazonS3>(sp => S3ClientFactory.Create(options, sp.GetRequiredService<AwsCredentialSource>()));
-        services.AddSingleton(sp => SqsClient.Create(sp.GetRequiredService<AwsHttp>().Client, options, sp.GetRequiredService<AwsCredentialSource>()));
-        services.AddSingleton<IMessageQueue>(sp => new SqsMessageQueue(sp.GetRequiredService<SqsClient>(), options, sp.GetService<ILogger<SqsMessageQueue>>()));
+        services.AddSingleton<IAmazonSQS>(sp => SqsClientFactory.Create(options, sp.GetRequiredService<AwsCredentialSource>()));
+        services.AddSingleton<IMessageQueue>(sp => new SqsMessageQueue(sp.GetRequiredService<IAmazonSQS>(), options, sp.GetService<ILogger<SqsMessageQueue>>()));
         services.AddSingleton<IObjectStore>(sp => new S3ObjectStore(sp.GetRequiredService<IAmazonS3>(), options));
         services.AddSingleton<IObjectEventSource>(sp => new S3ObjectEventSource(
             sp.GetRequiredService<IMessageQueue>(),
@@ -72,7 +73,7 @@ public static class AwsServiceCollectionExtensions
     }
 }
 
-/// <summary>One HttpClient for the thin JSON-protocol clients; the timeout exceeds the 20 s long poll.</summary>
+/// <summary>One HttpClient for the thin JSON-protocol client (Redshift Data API); the timeout exceeds the 20 s long poll.</summary>
 internal sealed class AwsHttp : IDisposable
 {
     public HttpClient Client { get; } = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(70) };

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Text;
+using Amazon.Runtime;
 using Amazon.S3;
+using Amazon.SQS;
+using Amazon.SQS.Model;
 using Pipeline.Providers.Abstractions;
 using Pipeline.Providers.Aws.Internal;
 using Pipeline.Providers.Aws.RedshiftData;
@@ -188,17 +191,17 @@ public sealed class IamLeastPrivilegeTests(IamStack stack) : IClassFixture<IamSt
     }
 
     /// <summary>What Lambda's SQS event source mapping does with the function's role before invoking it.</summary>
-    private async Task<SqsMessage[]> EventSourceMappingReceiveAsync(IamCaller caller, string queueUrl)
+    private async Task<List<Message>> EventSourceMappingReceiveAsync(IamCaller caller, string queueUrl)
     {
         await caller.Sqs.GetQueueAttributesAsync(queueUrl, ["VisibilityTimeout"], Ct);
-        var received = await caller.Sqs.ReceiveMessageAsync(queueUrl, 10, 1, 30, Ct);
-        Assert.NotEmpty(received);
-        return received;
+        var received = (await caller.Sqs.ReceiveMessageAsync(new ReceiveMessageRequest { QueueUrl = queueUrl, MaxNumberOfMessages = 10, WaitTimeSeconds = 1, VisibilityTimeout = 30 }, Ct)).Messages;
+        Assert.NotEmpty(received ?? []);
+        return received!;
     }
 
-    private static async Task EventSourceMappingDeleteAsync(IamCaller caller, string queueUrl, SqsMessage[] received)
+    private static async Task EventSourceMappingDeleteAsync(IamCaller caller, string queueUrl, List<Message> received)
     {
-        var entries = received.Select((m, i) => new DeleteMessageBatchRequestEntry(i.ToString(System.Globalization.CultureInfo.InvariantCulture), m.ReceiptHandle!)).ToArray();
+        var entries = received.Select((m, i) => new DeleteMessageBatchRequestEntry { Id = i.ToString(System.Globalization.CultureInfo.InvariantCulture), ReceiptHandle = m.ReceiptHandle }).ToList();
         await caller.Sqs.DeleteMessageBatchAsync(queueUrl, entries, Ct);
     }
 
@@ -242,7 +245,7 @@ public sealed class IamLeastPrivilegeTests(IamStack stack) : IClassFixture<IamSt
     private async Task AdminSendAsync(string queueUrl, string body, string? group)
     {
         await using var admin = Caller(IamStack.AdminUser);
-        var entry = new SendMessageBatchRequestEntry("0", body, group, group, null);
+        var entry = new SendMessageBatchRequestEntry { Id = "0", MessageBody = body, MessageGroupId = group, MessageDeduplicationId = group };
         await admin.Sqs.SendMessageBatchAsync(queueUrl, [entry], Ct);
     }
 
@@ -250,7 +253,8 @@ public sealed class IamLeastPrivilegeTests(IamStack stack) : IClassFixture<IamSt
     {
         for (Exception? x = e; x is not null; x = x.InnerException)
         {
-            if (x is AwsServiceException { StatusCode: HttpStatusCode.Forbidden, Code: "AccessDenied" } or AmazonS3Exception { StatusCode: HttpStatusCode.Forbidden })
+            // SDK calls (S3, and the event source mapping's SQS calls) throw the SDK's exception; provider calls AwsServiceException.
+            if (x is AwsServiceException { StatusCode: HttpStatusCode.Forbidden, Code: "AccessDenied" } or AmazonServiceException { StatusCode: HttpStatusCode.Forbidden })
             {
                 return true;
             }
@@ -280,15 +284,16 @@ public sealed class IamLeastPrivilegeTests(IamStack stack) : IClassFixture<IamSt
         };
         var credentials = new AwsCredentialSource(options);
         var s3 = S3ClientFactory.Create(options, credentials);
-        var sqs = SqsClient.Create(Http, options, credentials);
+        var sqs = SqsClientFactory.Create(options, credentials);
         return new IamCaller(s3, new S3ObjectStore(s3, options), sqs, new SqsMessageQueue(sqs, options), RedshiftDataClient.Create(Http, options, credentials));
     }
 
-    private sealed record IamCaller(IAmazonS3 S3, S3ObjectStore Store, SqsClient Sqs, SqsMessageQueue Queue, RedshiftDataClient Redshift) : IAsyncDisposable
+    private sealed record IamCaller(IAmazonS3 S3, S3ObjectStore Store, IAmazonSQS Sqs, SqsMessageQueue Queue, RedshiftDataClient Redshift) : IAsyncDisposable
     {
         public ValueTask DisposeAsync()
         {
             S3.Dispose();
+            Sqs.Dispose();
             return ValueTask.CompletedTask;
         }
     }

@@ -7,7 +7,8 @@ namespace Pipeline.TestKit.Emulators;
 /// <summary>
 /// One moto server per test assembly (register with <c>[assembly: AssemblyFixture(typeof(MotoFixture))]</c>),
 /// on a free loopback port. Tests call <see cref="RequireAvailable"/> first: it skips locally and fails
-/// under CI=true when moto is not installed.
+/// under CI=true when moto is not installed. The server runs through moto_server.py, which makes SQS receives
+/// atomic (moto 5.2.1 could hand one message to two overlapping receives).
 /// </summary>
 public class MotoFixture : IAsyncLifetime
 {
@@ -32,8 +33,8 @@ public class MotoFixture : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        var (fileName, prefix) = Locate();
-        if (fileName is null)
+        var python = LocatePython();
+        if (python is null)
         {
             UnavailableReason = "moto is not installed: neither 'moto_server' nor 'python3' (with moto) is on PATH. Install with: pip install 'moto[server]'";
             return;
@@ -47,7 +48,7 @@ public class MotoFixture : IAsyncLifetime
             ["AWS_SECRET_ACCESS_KEY"] = SecretAccessKey,
             ["AWS_DEFAULT_REGION"] = Region,
         };
-        _process = EmulatorProcess.Start(fileName, [.. prefix, "-H", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], _output, env);
+        _process = EmulatorProcess.Start(python, ["-c", ServerScript(), "-H", "127.0.0.1", "-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], _output, env);
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(30);
@@ -99,15 +100,29 @@ public class MotoFixture : IAsyncLifetime
         return ValueTask.CompletedTask;
     }
 
-    private static (string? FileName, string[] Prefix) Locate()
+    /// <summary>moto_server's own interpreter when it is a Python script (pip, pipx), else python3 on PATH.</summary>
+    private static string? LocatePython()
     {
-        var moto = EmulatorProcess.FindOnPath("moto_server");
-        if (moto is not null)
+        var script = EmulatorProcess.FindOnPath("moto_server");
+        var shebang = script is null ? null : File.ReadLines(script).FirstOrDefault();
+        if (shebang is not null && shebang.StartsWith("#!", StringComparison.Ordinal) && shebang.Contains("python", StringComparison.Ordinal))
         {
-            return (moto, []);
+            var parts = shebang[2..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var interpreter = parts[0].EndsWith("/env", StringComparison.Ordinal) && parts.Length > 1 ? EmulatorProcess.FindOnPath(parts[1]) : parts[0];
+            if (interpreter is not null && File.Exists(interpreter))
+            {
+                return interpreter;
+            }
         }
 
-        var python = EmulatorProcess.FindOnPath("python3");
-        return python is null ? (null, []) : (python, ["-m", "moto.server"]);
+        return EmulatorProcess.FindOnPath("python3");
+    }
+
+    private static string ServerScript()
+    {
+        using var stream = typeof(MotoFixture).Assembly.GetManifestResourceStream("Pipeline.TestKit.Emulators.moto_server.py")
+            ?? throw new InvalidOperationException("moto_server.py is not embedded in Pipeline.TestKit.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
     }
 }

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+using System.IO.Hashing;
 
 namespace Pipeline.Functions.Transactions.Reading;
 
@@ -84,7 +83,7 @@ internal static class GzipIntegrity
             return false;
         }
 
-        var crcs = new uint[starts.Count];
+        var crcs = starts.Select(_ => new Crc32()).ToArray();
         var position = 0L;
         var buffer = new byte[81920];
         await using var content = new GZipStream(await open(cancellationToken).ConfigureAwait(false), CompressionMode.Decompress);
@@ -96,14 +95,14 @@ internal static class GzipIntegrity
                 var from = Math.Max(0, starts[i] - position);
                 if (from < n)
                 {
-                    crcs[i] = Crc32.Append(crcs[i], buffer.AsSpan((int)from, n - (int)from));
+                    crcs[i].Append(buffer.AsSpan((int)from, n - (int)from));
                 }
             }
 
             position += n;
         }
 
-        return position == total && crcs.Any(c => c == tail.Crc);
+        return position == total && crcs.Any(c => c.GetCurrentHashAsUInt32() == tail.Crc);
     }
 
     /// <summary>Keeps the byte count and the last 8 bytes of what was read (the gzip trailer when complete).</summary>
@@ -136,15 +135,18 @@ internal static class GzipIntegrity
         public bool Matches(long length, uint crc) => Count >= 18 && Size == (uint)length && Crc == crc;
     }
 
+    /// <summary>CRC-32 as in gzip (System.IO.Hashing: IEEE 802.3, reflected) and length of the decompressed content.</summary>
     private sealed class CrcObserver
     {
+        private readonly Crc32 crc = new();
+
         public long Length { get; private set; }
 
-        public uint Crc { get; private set; }
+        public uint Crc => crc.GetCurrentHashAsUInt32();
 
         public void Observe(ReadOnlySpan<byte> bytes)
         {
-            Crc = Crc32.Append(Crc, bytes);
+            crc.Append(bytes);
             Length += bytes.Length;
         }
     }
@@ -206,66 +208,5 @@ internal static class GzipIntegrity
 
             base.Dispose(disposing);
         }
-    }
-}
-
-/// <summary>
-/// CRC-32 (IEEE 802.3, reflected, as in gzip), slicing-by-8 so the check keeps pace with decompression.
-/// System.IO.Hashing is not in the package mirror; swap to its Crc32 when it is.
-/// </summary>
-internal static class Crc32
-{
-    // Eight 256-entry tables, flat: table k at [k * 256].
-    private static readonly uint[] Table = BuildTable();
-
-    /// <summary>Continues <paramref name="crc"/> (0 to start) over <paramref name="bytes"/>.</summary>
-    public static uint Append(uint crc, ReadOnlySpan<byte> bytes)
-    {
-        // Unchecked indexing: every index is a byte (0..255) plus a fixed table offset, inside the 2048 entries.
-        ref var t = ref MemoryMarshal.GetArrayDataReference(Table);
-        var c = ~crc;
-        while (bytes.Length >= 8)
-        {
-            var one = BinaryPrimitives.ReadUInt32LittleEndian(bytes) ^ c;
-            var two = BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..]);
-            c = Unsafe.Add(ref t, (7 * 256) + (int)(one & 0xFF)) ^ Unsafe.Add(ref t, (6 * 256) + (int)((one >> 8) & 0xFF))
-                ^ Unsafe.Add(ref t, (5 * 256) + (int)((one >> 16) & 0xFF)) ^ Unsafe.Add(ref t, (4 * 256) + (int)(one >> 24))
-                ^ Unsafe.Add(ref t, (3 * 256) + (int)(two & 0xFF)) ^ Unsafe.Add(ref t, (2 * 256) + (int)((two >> 8) & 0xFF))
-                ^ Unsafe.Add(ref t, 256 + (int)((two >> 16) & 0xFF)) ^ Unsafe.Add(ref t, (int)(two >> 24));
-            bytes = bytes[8..];
-        }
-
-        foreach (var b in bytes)
-        {
-            c = Unsafe.Add(ref t, (int)((c ^ b) & 0xFF)) ^ (c >> 8);
-        }
-
-        return ~c;
-    }
-
-    private static uint[] BuildTable()
-    {
-        var table = new uint[8 * 256];
-        for (uint n = 0; n < 256; n++)
-        {
-            var c = n;
-            for (var k = 0; k < 8; k++)
-            {
-                c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
-            }
-
-            table[n] = c;
-        }
-
-        for (var k = 1; k < 8; k++)
-        {
-            for (var n = 0; n < 256; n++)
-            {
-                var previous = table[((k - 1) * 256) + n];
-                table[(k * 256) + n] = (previous >> 8) ^ table[(int)(previous & 0xFF)];
-            }
-        }
-
-        return table;
     }
 }

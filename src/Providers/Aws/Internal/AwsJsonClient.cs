@@ -9,7 +9,7 @@ using Polly.Retry;
 namespace Pipeline.Providers.Aws.Internal;
 
 /// <summary>
-/// The AWS JSON protocol (1.0 for SQS, 1.1 for Redshift Data): a signed POST with X-Amz-Target,
+/// The AWS JSON protocol, for the Redshift Data API only (its SDK is not served; SQS is on AWSSDK.SQS): a signed POST with X-Amz-Target,
 /// errors decoded from JSON or XML bodies, retries with backoff on throttling, 5xx and network errors.
 /// </summary>
 internal sealed class AwsJsonClient

@@ -2,14 +2,20 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Amazon.Runtime;
+using Amazon.SQS;
+using Amazon.SQS.Model;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Pipeline.Providers.Abstractions;
+using Pipeline.Providers.Aws.Internal;
+using QueueNotFoundException = Pipeline.Providers.Abstractions.QueueNotFoundException;
 
 namespace Pipeline.Providers.Aws.Sqs;
 
 /// <summary>
-/// <see cref="IMessageQueue"/> on SQS. Queue names resolve to URLs once (GetQueueUrl) and are cached.
+/// <see cref="IMessageQueue"/> on SQS through AWSSDK.SQS. SDK errors become <see cref="AwsServiceException"/>s that say
+/// what to do. Queue names resolve to URLs once (GetQueueUrl) and are cached.
 /// Dead-lettering is the queue's RedrivePolicy (set by <see cref="EnsureQueueAsync"/> or the deployment).
 /// </summary>
 internal sealed partial class SqsMessageQueue : IMessageQueue
@@ -17,12 +23,14 @@ internal sealed partial class SqsMessageQueue : IMessageQueue
     private static readonly string[] DepthAttributes =
         ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"];
 
-    private readonly SqsClient _client;
+    private static readonly List<string> SystemAttributes = ["ApproximateReceiveCount", "SentTimestamp", "MessageGroupId", "MessageDeduplicationId"];
+
+    private readonly IAmazonSQS _client;
     private readonly ConcurrentDictionary<string, string> _urls = new(StringComparer.Ordinal);
 
     private readonly ILogger _logger;
 
-    public SqsMessageQueue(SqsClient client, AwsOptions options, ILogger<SqsMessageQueue>? logger = null)
+    public SqsMessageQueue(IAmazonSQS client, AwsOptions options, ILogger<SqsMessageQueue>? logger = null)
     {
         _client = client;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -55,8 +63,8 @@ internal sealed partial class SqsMessageQueue : IMessageQueue
 
             var dlqAttributes = definition.IsFifo ? new Dictionary<string, string> { ["FifoQueue"] = "true" } : null;
             var dlqUrl = await CreateAsync(dlqName, dlqAttributes, cancellationToken).ConfigureAwait(false);
-            var dlqArn = (await _client.GetQueueAttributesAsync(dlqUrl, ["QueueArn"], cancellationToken).ConfigureAwait(false))
-                .GetValueOrDefault("QueueArn")
+            var arnAnswer = await CallAsync("GetQueueAttributes", ct => _client.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = dlqUrl, AttributeNames = ["QueueArn"] }, ct), cancellationToken).ConfigureAwait(false);
+            var dlqArn = arnAnswer.Attributes?.GetValueOrDefault("QueueArn")
                 ?? throw new AwsProtocolException($"SQS GetQueueAttributes: no QueueArn for '{dlqName}'.");
             attributes["RedrivePolicy"] = JsonSerializer.Serialize(new Dictionary<string, string>
             {
@@ -109,12 +117,16 @@ internal sealed partial class SqsMessageQueue : IMessageQueue
             }
 
             // Wire ids are the index: caller ids may hold characters SQS rejects in batch entry ids.
-            chunk.Add(new SendMessageBatchRequestEntry(
-                i.ToString(CultureInfo.InvariantCulture),
-                m.Body,
-                fifo ? m.GroupId : null,
-                fifo ? m.DeduplicationId : null,
-                m.Attributes is { Count: > 0 } a ? a.ToDictionary(kv => kv.Key, kv => new MessageAttributeValue("String", kv.Value), StringComparer.Ordinal) : null));
+            chunk.Add(new SendMessageBatchRequestEntry
+            {
+                Id = i.ToString(CultureInfo.InvariantCulture),
+                MessageBody = m.Body,
+                MessageGroupId = fifo ? m.GroupId : null,
+                MessageDeduplicationId = fifo ? m.DeduplicationId : null,
+                MessageAttributes = m.Attributes is { Count: > 0 } a
+                    ? a.ToDictionary(kv => kv.Key, kv => new MessageAttributeValue { DataType = "String", StringValue = kv.Value }, StringComparer.Ordinal)
+                    : null,
+            });
             chunkBytes += size;
         }
 
@@ -127,8 +139,17 @@ internal sealed partial class SqsMessageQueue : IMessageQueue
         ArgumentNullException.ThrowIfNull(options);
         var url = await UrlAsync(queue, cancellationToken).ConfigureAwait(false);
         var max = Math.Clamp(options.MaxMessages, 1, QueueLimits.MaxBatchSize);
-        var wait = Math.Clamp(Seconds(options.WaitTime), 0, SqsClient.MaxWaitSeconds);
-        var messages = await _client.ReceiveMessageAsync(url, max, wait, Seconds(options.VisibilityTimeout), cancellationToken).ConfigureAwait(false);
+        var request = new ReceiveMessageRequest
+        {
+            QueueUrl = url,
+            MaxNumberOfMessages = max,
+            WaitTimeSeconds = Math.Clamp(Seconds(options.WaitTime), 0, SqsClientFactory.MaxWaitSeconds),
+            VisibilityTimeout = Seconds(options.VisibilityTimeout),
+            MessageSystemAttributeNames = SystemAttributes,
+            MessageAttributeNames = ["All"],
+        };
+        var response = await CallAsync("ReceiveMessage", ct => _client.ReceiveMessageAsync(request, ct), cancellationToken).ConfigureAwait(false);
+        var messages = response.Messages ?? [];
         return messages.Select(ToReceived).ToList();
     }
 
@@ -144,8 +165,9 @@ internal sealed partial class SqsMessageQueue : IMessageQueue
         var url = await UrlAsync(queue, cancellationToken).ConfigureAwait(false);
         foreach (var chunk in receiptHandles.Chunk(QueueLimits.MaxBatchSize))
         {
-            var entries = chunk.Select((h, i) => new DeleteMessageBatchRequestEntry(i.ToString(CultureInfo.InvariantCulture), h)).ToArray();
-            var response = await _client.DeleteMessageBatchAsync(url, entries, cancellationToken).ConfigureAwait(false);
+            var entries = chunk.Select((h, i) => new DeleteMessageBatchRequestEntry { Id = i.ToString(CultureInfo.InvariantCulture), ReceiptHandle = h }).ToList();
+            var response = await CallAsync("DeleteMessageBatch", ct => _client.DeleteMessageBatchAsync(url, entries, ct), cancellationToken).ConfigureAwait(false);
+            RequireAccounted("DeleteMessageBatch", entries.Count, response.Successful?.Count ?? 0, response.Failed?.Count ?? 0);
             foreach (var f in response.Failed ?? [])
             {
                 failedHandles.Add(chunk[int.Parse(f.Id, CultureInfo.InvariantCulture)]);
@@ -167,8 +189,9 @@ internal sealed partial class SqsMessageQueue : IMessageQueue
         var failures = new List<string>();
         foreach (var chunk in changes.Chunk(QueueLimits.MaxBatchSize))
         {
-            var entries = chunk.Select((c, i) => new ChangeMessageVisibilityBatchRequestEntry(i.ToString(CultureInfo.InvariantCulture), c.ReceiptHandle, Seconds(c.VisibilityTimeout))).ToArray();
-            var response = await _client.ChangeMessageVisibilityBatchAsync(url, entries, cancellationToken).ConfigureAwait(false);
+            var entries = chunk.Select((c, i) => new ChangeMessageVisibilityBatchRequestEntry { Id = i.ToString(CultureInfo.InvariantCulture), ReceiptHandle = c.ReceiptHandle, VisibilityTimeout = Seconds(c.VisibilityTimeout) }).ToList();
+            var response = await CallAsync("ChangeMessageVisibilityBatch", ct => _client.ChangeMessageVisibilityBatchAsync(url, entries, ct), cancellationToken).ConfigureAwait(false);
+            RequireAccounted("ChangeMessageVisibilityBatch", entries.Count, response.Successful?.Count ?? 0, response.Failed?.Count ?? 0);
             failures.AddRange((response.Failed ?? []).Select(f => $"{f.Code}: {f.Message}"));
         }
 
@@ -181,7 +204,8 @@ internal sealed partial class SqsMessageQueue : IMessageQueue
     public async Task<QueueDepth> GetDepthAsync(string queue, CancellationToken cancellationToken = default)
     {
         var url = await UrlAsync(queue, cancellationToken).ConfigureAwait(false);
-        var attributes = await _client.GetQueueAttributesAsync(url, DepthAttributes, cancellationToken).ConfigureAwait(false);
+        var response = await CallAsync("GetQueueAttributes", ct => _client.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = url, AttributeNames = [.. DepthAttributes] }, ct), cancellationToken).ConfigureAwait(false);
+        var attributes = response.Attributes ?? [];
         return new QueueDepth(Long(attributes, DepthAttributes[0]), Long(attributes, DepthAttributes[1]), Long(attributes, DepthAttributes[2]));
     }
 
@@ -194,7 +218,8 @@ internal sealed partial class SqsMessageQueue : IMessageQueue
 
         try
         {
-            url = await _client.GetQueueUrlAsync(queue, cancellationToken).ConfigureAwait(false);
+            var response = await CallAsync("GetQueueUrl", ct => _client.GetQueueUrlAsync(queue, ct), cancellationToken).ConfigureAwait(false);
+            url = Require(response.QueueUrl, "GetQueueUrl", "QueueUrl");
         }
         catch (AwsServiceException e) when (e.Code is "QueueDoesNotExist" or "NonExistentQueue")
         {
@@ -208,7 +233,9 @@ internal sealed partial class SqsMessageQueue : IMessageQueue
     {
         try
         {
-            var url = await _client.CreateQueueAsync(name, attributes, cancellationToken).ConfigureAwait(false);
+            var request = new CreateQueueRequest { QueueName = name, Attributes = attributes };
+            var response = await CallAsync("CreateQueue", ct => _client.CreateQueueAsync(request, ct), cancellationToken).ConfigureAwait(false);
+            var url = Require(response.QueueUrl, "CreateQueue", "QueueUrl");
             _urls[name] = url;
             return url;
         }
@@ -228,7 +255,9 @@ internal sealed partial class SqsMessageQueue : IMessageQueue
             return;
         }
 
-        var response = await _client.SendMessageBatchAsync(url, [.. chunk], cancellationToken).ConfigureAwait(false);
+        var entries = chunk.ToList();
+        var response = await CallAsync("SendMessageBatch", ct => _client.SendMessageBatchAsync(url, entries, ct), cancellationToken).ConfigureAwait(false);
+        RequireAccounted("SendMessageBatch", entries.Count, response.Successful?.Count ?? 0, response.Failed?.Count ?? 0);
         foreach (var s in response.Successful ?? [])
         {
             sent.Add(new SentMessage(callerIds[int.Parse(s.Id, CultureInfo.InvariantCulture)], s.MessageId));
@@ -236,11 +265,11 @@ internal sealed partial class SqsMessageQueue : IMessageQueue
 
         foreach (var f in response.Failed ?? [])
         {
-            failed.Add(new FailedEntry(callerIds[int.Parse(f.Id, CultureInfo.InvariantCulture)], f.Code, f.Message ?? f.Code, f.SenderFault));
+            failed.Add(new FailedEntry(callerIds[int.Parse(f.Id, CultureInfo.InvariantCulture)], f.Code, f.Message ?? f.Code, f.SenderFault ?? false));
         }
     }
 
-    private static ReceivedMessage ToReceived(SqsMessage m)
+    private static ReceivedMessage ToReceived(Message m)
     {
         var system = m.Attributes ?? new Dictionary<string, string>();
         var receiveCount = system.TryGetValue("ApproximateReceiveCount", out var rc) && int.TryParse(rc, CultureInfo.InvariantCulture, out var n) ? n : 1;
@@ -251,8 +280,8 @@ internal sealed partial class SqsMessageQueue : IMessageQueue
             .Where(kv => kv.Value.StringValue is not null)
             .ToDictionary(kv => kv.Key, kv => kv.Value.StringValue!, StringComparer.Ordinal);
         return new ReceivedMessage(
-            m.MessageId!,
-            m.ReceiptHandle!,
+            Require(m.MessageId, "ReceiveMessage", "Messages[].MessageId"),
+            Require(m.ReceiptHandle, "ReceiveMessage", "Messages[].ReceiptHandle"),
             m.Body ?? string.Empty,
             receiveCount,
             system.GetValueOrDefault("MessageGroupId"),
@@ -274,6 +303,37 @@ internal sealed partial class SqsMessageQueue : IMessageQueue
 
     private static long Long(IReadOnlyDictionary<string, string> attributes, string name) =>
         attributes.TryGetValue(name, out var v) && long.TryParse(v, CultureInfo.InvariantCulture, out var n) ? n : 0;
+
+    /// <summary>Runs one SDK call; an SQS error answer becomes an <see cref="AwsServiceException"/> that says what to do.</summary>
+    private static async Task<T> CallAsync<T>(string operation, Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call(cancellationToken).ConfigureAwait(false);
+        }
+        catch (AmazonUnmarshallingException e)
+        {
+            throw new AwsProtocolException($"SQS {operation}: the answer is not an SQS response ({e.Message}). The endpoint is not speaking the SQS protocol; check Aws:ServiceUrl / Aws:SqsServiceUrl.", e);
+        }
+        catch (AmazonServiceException e)
+        {
+            // ErrorCode is "QueueDoesNotExist" from JSON answers, "AWS.SimpleQueueService.NonExistentQueue" from query-style ones.
+            var code = AwsJsonClient.ShortCode(e.ErrorCode) ?? "HttpError" + (int)e.StatusCode;
+            throw new AwsServiceException("sqs", operation, e.StatusCode, code, e.Message, e.RequestId, e);
+        }
+    }
+
+    private static T Require<T>(T? value, string operation, string member)
+        where T : class =>
+        value ?? throw new AwsProtocolException($"SQS {operation}: the answer lacks '{member}'. The endpoint is not speaking the SQS protocol; check Aws:ServiceUrl / Aws:SqsServiceUrl.");
+
+    private static void RequireAccounted(string operation, int sent, int successful, int failed)
+    {
+        if (successful + failed != sent)
+        {
+            throw new AwsProtocolException($"SQS {operation}: {sent} entries sent but the answer accounts for {successful} successful + {failed} failed. The endpoint is not speaking the SQS protocol; check Aws:ServiceUrl / Aws:SqsServiceUrl.");
+        }
+    }
 
     private static int Seconds(TimeSpan t) => (int)Math.Ceiling(Math.Max(0, t.TotalSeconds));
 
