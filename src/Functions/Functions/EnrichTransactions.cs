@@ -14,7 +14,7 @@ namespace Pipeline.Functions.Functions;
 /// ones to the FIFO queue (10 messages per send, shared with the invocations running at once) and quarantines the
 /// invalid ones at deterministic keys. One GET of the object, one PUT of its manifest (versions inside).
 /// A small file (fewer than <see cref="EnrichmentOptions.ClaimCheckMinRecords"/> valid records) sends its records
-/// inline, one message group per account; a larger one writes them in chunk objects (NDJSON, gzip) to the prepare
+/// inline, one message group per account; a larger one writes them in chunk objects (Parquet) to the prepare
 /// zone and sends one claim-check message per chunk (group = the source object). Re-running the same object version produces
 /// the same messages, dedup ids, quarantine keys and manifest.
 /// </summary>
@@ -84,12 +84,12 @@ public sealed class EnrichTransactions(
                 {
                     var first = chunked;
                     chunked += chunk.Count;
-                    var (content, message, claim) = chunk.Seal(settings.PrepareZone, created.Key, created.ETag, chunks++, first);
+                    var (content, message, claim) = await chunk.SealAsync(settings.PrepareZone, created.Key, created.ETag, chunks++, first, cancellationToken);
 
                     // The chunk is written before its message is sent: a message never points at a chunk not yet there.
                     using (var body = new MemoryStream(content, writable: false))
                     {
-                        await store.PutAsync(claim.Zone, claim.Key, body, new PutOptions { ContentType = "application/x-ndjson" }, cancellationToken);
+                        await store.PutAsync(claim.Zone, claim.Key, body, new PutOptions { ContentType = ChunkBuilder.ContentType }, cancellationToken);
                     }
 
                     await EnqueueAsync(pending, message, cancellationToken);
