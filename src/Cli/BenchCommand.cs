@@ -247,7 +247,7 @@ public static class BenchCommand
         var count = 0;
         async Task SealAsync()
         {
-            var content = builder.Seal("prepare", "k", "e", count++, 0).Content;
+            var content = (await builder.SealAsync("prepare", "k", "e", count++, 0, cancellationToken)).Content;
             await chunks.WriteAsync(BitConverter.GetBytes(content.Length), cancellationToken);
             await chunks.WriteAsync(content, cancellationToken);
         }
@@ -292,7 +292,7 @@ public static class BenchCommand
         {
             var chunk = new byte[BitConverter.ToInt32(prefix)];
             await chunks.ReadExactlyAsync(chunk, cancellationToken);
-            var records = await ChunkReader.ReadAsync(new MemoryStream(chunk, writable: false), 0, cancellationToken);
+            var records = (await ParquetChunkFormat.ReadAsync(new MemoryStream(chunk, writable: false), cancellationToken)).Records;
             foreach (var record in records)
             {
                 if (EnrichedRecordValidator.Check(record).Count > 0)

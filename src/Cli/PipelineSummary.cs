@@ -68,6 +68,9 @@ public sealed record PipelineSummary
 
     private const int MaxProblems = 50;
 
+    /// <summary>Object reads in flight at once while summarising.</summary>
+    private const int ReadParallelism = 16;
+
     public static async Task<PipelineSummary> ComputeAsync(
         IObjectStore store,
         IWarehouse warehouse,
@@ -75,7 +78,8 @@ public sealed record PipelineSummary
         PipelineSettings settings,
         string deadLetterQueue,
         CancellationToken cancellationToken = default,
-        IObjectEventDeadLetters? objectDeadLetters = null)
+        IObjectEventDeadLetters? objectDeadLetters = null,
+        SummaryReads? cache = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(warehouse);
@@ -104,7 +108,7 @@ public sealed record PipelineSummary
 
         // Source 2: the quarantine zone's listing, per object version (<source key>/<safe etag>/...).
         var quarantineEntries = new Dictionary<string, (long Records, bool File)>(StringComparer.Ordinal);
-        var quarantineKeys = new List<string>();
+        var quarantineKeys = new List<(string Key, string ETag)>();
         await foreach (var info in store.ListAsync(settings.QuarantineZone, PipelineSettings.RawPrefix, cancellationToken))
         {
             var slash = info.Key.LastIndexOf('/');
@@ -116,7 +120,7 @@ public sealed record PipelineSummary
             var owner = info.Key[..slash];
             var (count, file) = quarantineEntries.GetValueOrDefault(owner);
             quarantineEntries[owner] = info.Key.EndsWith("/file.json", StringComparison.Ordinal) ? (count, true) : (count + 1, file);
-            quarantineKeys.Add(info.Key);
+            quarantineKeys.Add((info.Key, info.ETag));
         }
 
         // Source 3: the manifests EnrichTransactions writes last, per object version it finished.
@@ -124,20 +128,25 @@ public sealed record PipelineSummary
         var unreadable = 0;
         long read = 0, valid = 0, quarantined = 0;
         var validVersions = new Dictionary<string, string>(StringComparer.Ordinal);
+        var manifestInfos = new List<ObjectInfo>();
         await foreach (var info in store.ListAsync(settings.PrepareZone, PipelineSettings.ManifestPrefix, cancellationToken))
         {
-            if (!info.Key.EndsWith(".json", StringComparison.Ordinal))
+            if (info.Key.EndsWith(".json", StringComparison.Ordinal))
             {
-                continue;
+                manifestInfos.Add(info);
             }
+        }
 
-            Manifest manifest;
-            await using (var stream = await store.OpenReadAsync(settings.PrepareZone, info.Key, cancellationToken))
-            {
-                manifest = await JsonSerializer.DeserializeAsync(stream, ManifestJsonContext.Default.Manifest, cancellationToken)
-                    ?? throw new InvalidDataException($"Manifest {info.Key} is empty.");
-            }
+        // One GET per manifest (the source side cannot come from the warehouse it is checked against); side by side,
+        // since each is a round trip. Then accounted in listing order.
+        var manifests = new Manifest[manifestInfos.Count];
+        await Parallel.ForAsync(0, manifestInfos.Count, new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            manifests[i] = await ReadManifestAsync(store, settings, manifestInfos[i], cache, ct);
+        });
 
+        foreach (var manifest in manifests)
+        {
             var etag = NormalizeEtag(manifest.SourceEtag);
             manifested.Add(ObjectId(manifest.SourceKey, etag));
             var owner = $"{manifest.SourceKey}/{QuarantineKeys.SafeEtag(manifest.SourceEtag)}";
@@ -168,20 +177,15 @@ public sealed record PipelineSummary
             }
 
             long listed = 0;
-            try
+            if (manifest.Versions is { } versions)
             {
-                await using var versions = await store.OpenReadAsync(settings.PrepareZone, Manifest.VersionsKeyFor(manifest.SourceKey, manifest.SourceEtag), cancellationToken);
-                using var lines = new StreamReader(versions, Encoding.UTF8);
-                while (await lines.ReadLineAsync(cancellationToken) is { } line)
+                foreach (var line in versions)
                 {
-                    if (line.Length > 0)
-                    {
-                        validVersions.TryAdd(line, manifest.SourceKey);
-                        listed++;
-                    }
+                    validVersions.TryAdd(line, manifest.SourceKey);
+                    listed++;
                 }
             }
-            catch (ObjectNotFoundException)
+            else
             {
                 Problem($"{manifest.SourceKey} (ETag {etag}): the versions list {Manifest.VersionsKeyFor(manifest.SourceKey, manifest.SourceEtag)} is missing");
             }
@@ -239,7 +243,7 @@ public sealed record PipelineSummary
         }
 
         // Source 6: the dead-letter queue.
-        var deadLettered = await DeadLetteredVersionsAsync(queue, deadLetterQueue, store, settings, cancellationToken);
+        var deadLettered = await DeadLetteredVersionsAsync(queue, deadLetterQueue, store, settings, cache, cancellationToken);
         deadLettered.ExceptWith(loadedVersions);
 
         long missing = 0;
@@ -259,17 +263,14 @@ public sealed record PipelineSummary
 
         var byField = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var messages = new List<string>();
-        foreach (var key in quarantineKeys)
+        foreach (var (key, etag) in quarantineKeys)
         {
-            await using var stream = await store.OpenReadAsync(settings.QuarantineZone, key, cancellationToken);
-            using var entry = await JsonDocument.ParseAsync(stream, default, cancellationToken);
-            foreach (var reason in entry.RootElement.GetProperty("reasons").EnumerateArray())
+            foreach (var (field, message) in await ReadQuarantineReasonsAsync(store, settings, key, etag, cache, cancellationToken))
             {
-                var field = reason.GetProperty("field").GetString() ?? "?";
                 byField[field] = byField.GetValueOrDefault(field) + 1;
                 if (messages.Count < 200)
                 {
-                    messages.Add(reason.GetProperty("message").GetString() ?? string.Empty);
+                    messages.Add(message);
                 }
             }
         }
@@ -339,7 +340,7 @@ public sealed record PipelineSummary
     }
 
     /// <summary>Versions inside dead-lettered messages; the messages are peeked and released, not removed.</summary>
-    private static async Task<HashSet<string>> DeadLetteredVersionsAsync(IMessageQueue queue, string deadLetterQueue, IObjectStore store, PipelineSettings settings, CancellationToken cancellationToken)
+    private static async Task<HashSet<string>> DeadLetteredVersionsAsync(IMessageQueue queue, string deadLetterQueue, IObjectStore store, PipelineSettings settings, SummaryReads? cache, CancellationToken cancellationToken)
     {
         var versions = new HashSet<string>(StringComparer.Ordinal);
         var sourceVersions = new Dictionary<string, List<string>?>(StringComparer.Ordinal);
@@ -364,7 +365,7 @@ public sealed record PipelineSummary
                             // A claim check: its records are lines [first, first + records) of the source's .versions list
                             // (written by enrichment in the same order), so it counts even when the chunk is gone.
                             var claim = JsonSerializer.Deserialize(message.Body, ChunkJsonContext.Default.EnrichedChunkMessage)!;
-                            var listed = await SourceVersionsAsync(store, settings, claim.SourceKey, claim.SourceEtag, sourceVersions, cancellationToken);
+                            var listed = await SourceVersionsAsync(store, settings, claim.SourceKey, claim.SourceEtag, sourceVersions, cache, cancellationToken);
                             if (listed is null || claim.FirstRecord < 0 || claim.FirstRecord + claim.Records > listed.Count)
                             {
                                 versions.Add("(claim check without a versions list) " + message.MessageId);
@@ -406,34 +407,113 @@ public sealed record PipelineSummary
         return versions;
     }
 
-    private static async Task<List<string>?> SourceVersionsAsync(IObjectStore store, PipelineSettings settings, string sourceKey, string sourceEtag, Dictionary<string, List<string>?> cache, CancellationToken cancellationToken)
+    private static async Task<List<string>?> SourceVersionsAsync(IObjectStore store, PipelineSettings settings, string sourceKey, string sourceEtag, Dictionary<string, List<string>?> seen, SummaryReads? cache, CancellationToken cancellationToken)
     {
-        var key = Manifest.VersionsKeyFor(sourceKey, sourceEtag);
-        if (cache.TryGetValue(key, out var cached))
+        var key = Manifest.KeyFor(sourceKey, sourceEtag);
+        if (seen.TryGetValue(key, out var known))
         {
-            return cached;
+            return known;
         }
 
-        List<string>? lines = null;
+        List<string>? lines;
         try
         {
-            await using var stream = await store.OpenReadAsync(settings.PrepareZone, key, cancellationToken);
-            using var reader = new StreamReader(stream, Encoding.UTF8);
-            lines = [];
-            while (await reader.ReadLineAsync(cancellationToken) is { } line)
-            {
-                if (line.Length > 0)
-                {
-                    lines.Add(line);
-                }
-            }
+            var manifest = await ReadManifestAsync(store, settings, new ObjectInfo(settings.PrepareZone, key, 0, string.Empty, default, string.Empty, new Dictionary<string, string>()), cache, cancellationToken);
+            lines = manifest.Versions;
         }
         catch (ObjectNotFoundException)
         {
             lines = null;
         }
 
-        cache[key] = lines;
+        seen[key] = lines;
         return lines;
     }
+
+    /// <summary>
+    /// A manifest with its versions: one GET (two for a manifest of the older layout, whose versions are a .versions
+    /// object beside it). Kept in <paramref name="cache"/> by key and listed ETag, so a summary computed again in the
+    /// same run reads only manifests it has not seen (a manifest is rewritten only with the same content).
+    /// </summary>
+    private static async Task<Manifest> ReadManifestAsync(IObjectStore store, PipelineSettings settings, ObjectInfo listed, SummaryReads? cache, CancellationToken cancellationToken)
+    {
+        // No ETag (a claim check names the manifest without a listing): whatever this run read of it.
+        if (cache is not null && cache.Manifests.TryGetValue(listed.Key, out var known) && (listed.ETag.Length == 0 || known.ETag == listed.ETag))
+        {
+            return known.Manifest;
+        }
+
+        Manifest manifest;
+        await using (var stream = await store.OpenReadAsync(settings.PrepareZone, listed.Key, cancellationToken))
+        {
+            manifest = await JsonSerializer.DeserializeAsync(stream, ManifestJsonContext.Default.Manifest, cancellationToken)
+                ?? throw new InvalidDataException($"Manifest {listed.Key} is empty.");
+        }
+
+        if (manifest.Versions is null)
+        {
+            try
+            {
+                await using var versions = await store.OpenReadAsync(settings.PrepareZone, Manifest.VersionsKeyFor(manifest.SourceKey, manifest.SourceEtag), cancellationToken);
+                using var reader = new StreamReader(versions, Encoding.UTF8);
+                var lines = new List<string>();
+                while (await reader.ReadLineAsync(cancellationToken) is { } line)
+                {
+                    if (line.Length > 0)
+                    {
+                        lines.Add(line);
+                    }
+                }
+
+                manifest = manifest with { Versions = lines };
+            }
+            catch (ObjectNotFoundException)
+            {
+                // Reported by the caller as a missing versions list.
+            }
+        }
+
+        if (cache is not null && listed.ETag.Length > 0)
+        {
+            cache.Manifests[listed.Key] = (listed.ETag, manifest);
+        }
+
+        return manifest;
+    }
+
+    private static async Task<IReadOnlyList<(string Field, string Message)>> ReadQuarantineReasonsAsync(IObjectStore store, PipelineSettings settings, string key, string etag, SummaryReads? cache, CancellationToken cancellationToken)
+    {
+        if (cache is not null && cache.QuarantineReasons.TryGetValue(key, out var known) && known.ETag == etag)
+        {
+            return known.Reasons;
+        }
+
+        var reasons = new List<(string Field, string Message)>();
+        await using (var stream = await store.OpenReadAsync(settings.QuarantineZone, key, cancellationToken))
+        {
+            using var entry = await JsonDocument.ParseAsync(stream, default, cancellationToken);
+            foreach (var reason in entry.RootElement.GetProperty("reasons").EnumerateArray())
+            {
+                reasons.Add((reason.GetProperty("field").GetString() ?? "?", reason.GetProperty("message").GetString() ?? string.Empty));
+            }
+        }
+
+        if (cache is not null)
+        {
+            cache.QuarantineReasons[key] = (etag, reasons);
+        }
+
+        return reasons;
+    }
+}
+
+/// <summary>
+/// What summaries of one run have read already, by key and the ETag the listing showed: a summary computed again
+/// (the run polls until nothing is pending) still lists every zone, but reads only objects that are new or changed.
+/// </summary>
+public sealed class SummaryReads
+{
+    internal System.Collections.Concurrent.ConcurrentDictionary<string, (string ETag, Manifest Manifest)> Manifests { get; } = new(StringComparer.Ordinal);
+
+    internal System.Collections.Concurrent.ConcurrentDictionary<string, (string ETag, IReadOnlyList<(string Field, string Message)> Reasons)> QuarantineReasons { get; } = new(StringComparer.Ordinal);
 }

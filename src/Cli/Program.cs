@@ -103,6 +103,12 @@ benchRefine.SetAction((parse, ct) => RefineBenchCommand.RunAsync(
     parse.GetValue(refineRecords), parse.GetValue(refineDays), parse.GetValue(keep), parse.GetValue(contentRoot),
     parse.InvocationConfiguration.Output, ct));
 
+var chunkRecords = new Option<int>("--records") { Description = "Synthetic transactions to enrich and chunk.", DefaultValueFactory = _ => 1_000_000 };
+var chunkSize = new Option<int>("--chunk-records") { Description = "Records per chunk (default Enrichment:ChunkRecords' default, 1,000)." };
+var benchChunks = new Command("bench-chunks", "Benchmark the claim-check chunk formats (Parquet vs NDJSON + gzip): write/read speed and size.") { chunkRecords, chunkSize, contentRoot };
+benchChunks.SetAction((parse, ct) => ChunkBenchCommand.RunAsync(
+    parse.GetValue(chunkRecords), parse.GetValue(chunkSize), parse.GetValue(contentRoot), parse.InvocationConfiguration.Output, ct));
+
 var reviewKeys = new Argument<string[]>("KEY") { Arity = ArgumentArity.ZeroOrMore, Description = "Raw-zone keys or key prefixes to review (default: every object under transactions/)." };
 var since = new Option<string?>("--since") { Description = "Only objects last modified on or after this day (UTC, yyyy-MM-dd)." };
 var examples = new Option<int>("--examples") { Description = "Example rows shown per table.", DefaultValueFactory = _ => 3 };
@@ -139,7 +145,7 @@ if (args.Length > 0 && args[0] == "start" && !args.Contains("--script-root"))
 }
 
 var start = FunctionsHost.CreateStartCommand(PipelineApp.Options(root, null, consoleLogging: true, args), PipelineApp.Configure);
-var rootCommand = new RootCommand("Pipeline: enrich → FIFO → load, on the embedded providers by default.") { run, review, start, query, bench, ingest, backfill, status, redrive, serve, refine, benchRefine };
+var rootCommand = new RootCommand("Pipeline: enrich → FIFO → load, on the embedded providers by default.") { run, review, start, query, bench, ingest, backfill, status, redrive, serve, refine, benchRefine, benchChunks };
 var parsed = rootCommand.Parse(args);
 if (parsed.Errors.Count > 0 && parsed.CommandResult.Command == review)
 {

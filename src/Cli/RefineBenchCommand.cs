@@ -53,6 +53,7 @@ public static class RefineBenchCommand
             await MeasureAsync("refine last day   ", last, last);
             await MeasureAsync("refine all days   ", first, last);
             await MeasureAsync("rerun last day    ", last, last);
+            await ReportZoneAsync(host.Services.GetRequiredService<IObjectStore>(), host.Services.GetRequiredService<PipelineSettings>().RequireRefineZone(), output, cancellationToken);
             await output.WriteLineAsync($"Peak RSS {BenchCommand.PeakRssMb():F0} MB. Data root {(keep ? dataRoot : "(deleted; --keep keeps it)")}.");
             return 0;
 
@@ -73,6 +74,106 @@ public static class RefineBenchCommand
                 Directory.Delete(dataRoot, recursive: true);
             }
         }
+    }
+
+    /// <summary>
+    /// Size of the refine zone's Parquet files, beside the same rows as NDJSON (the layout refine wrote before Parquet:
+    /// one object per line, dates and decimals as strings) and that NDJSON gzip-compressed, for comparison.
+    /// </summary>
+    private static async Task ReportZoneAsync(IObjectStore store, string zone, TextWriter output, CancellationToken cancellationToken)
+    {
+        long objects = 0, rows = 0, parquet = 0, ndjson = 0, gzip = 0;
+        await foreach (var info in store.ListAsync(zone, string.Empty, cancellationToken))
+        {
+            objects++;
+            parquet += info.Size;
+            using var content = new MemoryStream();
+            await using (var stream = await store.OpenReadAsync(zone, info.Key, cancellationToken))
+            {
+                await stream.CopyToAsync(content, cancellationToken);
+            }
+
+            content.Position = 0;
+            var lines = await AsNdjsonAsync(content, cancellationToken);
+            rows += lines.Rows;
+            ndjson += lines.Bytes.Length;
+            using var compressed = new MemoryStream();
+            await using (var zip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            {
+                await zip.WriteAsync(lines.Bytes, cancellationToken);
+            }
+
+            gzip += compressed.Length;
+        }
+
+        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+            $"refine zone: {objects:N0} objects, {rows:N0} rows; Parquet (zstd) {parquet / 1024.0:N1} KiB, as NDJSON {ndjson / 1024.0:N1} KiB, NDJSON + gzip {gzip / 1024.0:N1} KiB"));
+    }
+
+    private static async Task<(long Rows, byte[] Bytes)> AsNdjsonAsync(Stream parquet, CancellationToken cancellationToken)
+    {
+        await using var reader = await Parquet.ParquetReader.CreateAsync(parquet, new Parquet.ParquetOptions { UseDateOnlyTypeForDates = true }, cancellationToken: cancellationToken);
+        using var buffer = new MemoryStream();
+        long total = 0;
+        for (var g = 0; g < reader.RowGroupCount; g++)
+        {
+            using var group = reader.OpenRowGroupReader(g);
+            var n = (int)group.RowCount;
+            var columns = new List<(string Name, Func<int, string?> Text, Func<int, long>? Number)>();
+            foreach (var field in reader.Schema.DataFields)
+            {
+                if (field.ClrType == typeof(string) || field.ClrType == typeof(ReadOnlyMemory<char>))
+                {
+                    var v = new string?[n];
+                    await group.ReadAsync(field, v, cancellationToken: cancellationToken);
+                    columns.Add((field.Name, i => v[i], null));
+                }
+                else if (field.ClrType == typeof(DateOnly))
+                {
+                    var v = new DateOnly[n];
+                    await group.ReadAsync<DateOnly>(field, v, cancellationToken: cancellationToken);
+                    columns.Add((field.Name, i => v[i].ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), null));
+                }
+                else if (field.ClrType == typeof(decimal))
+                {
+                    var v = new decimal[n];
+                    await group.ReadAsync<decimal>(field, v, cancellationToken: cancellationToken);
+                    columns.Add((field.Name, i => v[i].ToString(CultureInfo.InvariantCulture), null));
+                }
+                else
+                {
+                    var v = new long[n];
+                    await group.ReadAsync<long>(field, v, cancellationToken: cancellationToken);
+                    columns.Add((field.Name, _ => null, i => v[i]));
+                }
+            }
+
+            await using var writer = new System.Text.Json.Utf8JsonWriter(buffer);
+            for (var i = 0; i < n; i++)
+            {
+                writer.WriteStartObject();
+                foreach (var (name, text, number) in columns)
+                {
+                    if (number is null)
+                    {
+                        writer.WriteString(name, text(i));
+                    }
+                    else
+                    {
+                        writer.WriteNumber(name, number(i));
+                    }
+                }
+
+                writer.WriteEndObject();
+                writer.Flush();
+                buffer.WriteByte((byte)'\n');
+                writer.Reset();
+            }
+
+            total += n;
+        }
+
+        return (total, buffer.ToArray());
     }
 
     /// <summary>The n-th synthetic trade version (seeded by n): every 10th amends the previous id, every 50th cancels it.</summary>

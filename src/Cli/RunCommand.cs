@@ -66,16 +66,23 @@ public static class RunCommand
         var store = host.Services.GetRequiredService<IObjectStore>();
         var settings = host.Services.GetRequiredService<PipelineSettings>();
 
+        // One listing per zone tells what is there already (no HEAD per file).
+        var references = await ListAsync(store, settings.ReferenceZone, string.Empty, cancellationToken);
         foreach (var key in ReferenceData.Keys)
         {
-            await UploadIfChangedAsync(store, settings.ReferenceZone, key, Path.Combine(contentRoot, "local", "reference", key), cancellationToken);
+            await UploadIfChangedAsync(store, settings.ReferenceZone, key, Path.Combine(contentRoot, "local", "reference", key), references, cancellationToken);
         }
 
+        // Uploads side by side (each PUT is a round trip); the raw zone's events carry no order anyway.
         var uploaded = 0;
-        foreach (var (path, key) in files)
+        var existing = await ListAsync(store, settings.RawZone, PipelineSettings.RawPrefix, cancellationToken);
+        await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (file, ct) =>
         {
-            uploaded += await UploadIfChangedAsync(store, settings.RawZone, key, path, cancellationToken) ? 1 : 0;
-        }
+            if (await UploadIfChangedAsync(store, settings.RawZone, file.Key, file.Path, existing, ct))
+            {
+                Interlocked.Increment(ref uploaded);
+            }
+        });
 
         await host.Services.GetRequiredService<WarehouseTables>().EnsureAsync(cancellationToken);
         var summary = RunProgress.ShouldShow(json, output)
@@ -112,6 +119,7 @@ public static class RunCommand
         var deadLetters = host.Services.GetService<IObjectEventSource>() as IObjectEventDeadLetters;
         var deadLetterQueue = host.DeadLetterQueueFor(settings.EnrichedQueue);
         var began = System.Diagnostics.Stopwatch.GetTimestamp();
+        var reads = new SummaryReads();
         await host.StartAsync(cancellationToken);
         try
         {
@@ -128,7 +136,7 @@ public static class RunCommand
                     break;
                 }
 
-                var summary = await PipelineSummary.ComputeAsync(store, warehouse, queue, settings, deadLetterQueue, cancellationToken, deadLetters);
+                var summary = await PipelineSummary.ComputeAsync(store, warehouse, queue, settings, deadLetterQueue, cancellationToken, deadLetters, reads);
                 if (summary.PendingObjects.Count == 0 && !await InFlightAsync(queue, settings.EnrichedQueue, cancellationToken))
                 {
                     return summary;
@@ -149,7 +157,7 @@ public static class RunCommand
             await host.StopAsync(CancellationToken.None);
         }
 
-        return await PipelineSummary.ComputeAsync(store, warehouse, queue, settings, deadLetterQueue, cancellationToken, deadLetters);
+        return await PipelineSummary.ComputeAsync(store, warehouse, queue, settings, deadLetterQueue, cancellationToken, deadLetters, reads);
     }
 
     private static async Task<bool> InFlightAsync(IMessageQueue queue, string name, CancellationToken cancellationToken)
@@ -166,7 +174,14 @@ public static class RunCommand
     }
 
     /// <summary>Puts the file unless the object already holds the same bytes (ETag = MD5 on the embedded store); true when uploaded.</summary>
-    public static async Task<bool> UploadIfChangedAsync(IObjectStore store, string zone, string key, string path, CancellationToken cancellationToken)
+    public static Task<bool> UploadIfChangedAsync(IObjectStore store, string zone, string key, string path, CancellationToken cancellationToken) =>
+        UploadIfChangedAsync(store, zone, key, path, null, cancellationToken);
+
+    /// <summary>
+    /// As above, with the zone's listing taken once beforehand: a listed single-part object compares its ETag (the MD5)
+    /// without a request; only a multipart one (ETag "…-N", not an MD5) is asked for its content-md5 metadata (HEAD).
+    /// </summary>
+    public static async Task<bool> UploadIfChangedAsync(IObjectStore store, string zone, string key, string path, IReadOnlyDictionary<string, ObjectInfo>? listed, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(store);
         string md5;
@@ -175,7 +190,12 @@ public static class RunCommand
             md5 = Convert.ToHexStringLower(await MD5.HashDataAsync(file, cancellationToken));
         }
 
-        var existing = await store.HeadAsync(zone, key, cancellationToken);
+        var existing = listed is null ? await store.HeadAsync(zone, key, cancellationToken) : listed.GetValueOrDefault(key);
+        if (existing is not null && listed is not null && existing.ETag.Trim('"') != md5 && existing.ETag.Contains('-', StringComparison.Ordinal))
+        {
+            existing = await store.HeadAsync(zone, key, cancellationToken);
+        }
+
         if (existing is not null && (existing.ETag.Trim('"') == md5 || existing.Metadata.GetValueOrDefault("content-md5") == md5))
         {
             return false;
@@ -184,6 +204,17 @@ public static class RunCommand
         await using var content = File.OpenRead(path);
         await store.PutAsync(zone, key, content, new PutOptions { Metadata = new Dictionary<string, string> { ["content-md5"] = md5 } }, cancellationToken);
         return true;
+    }
+
+    private static async Task<Dictionary<string, ObjectInfo>> ListAsync(IObjectStore store, string zone, string prefix, CancellationToken cancellationToken)
+    {
+        var listed = new Dictionary<string, ObjectInfo>(StringComparer.Ordinal);
+        await foreach (var info in store.ListAsync(zone, prefix, cancellationToken))
+        {
+            listed[info.Key] = info;
+        }
+
+        return listed;
     }
 
     public static string ToJson(PipelineSummary summary, int given, int uploaded)

@@ -227,26 +227,40 @@ public sealed class FunctionsHost : IAsyncDisposable
     {
         var began = Stopwatch.GetTimestamp();
         long? quietSince = null;
+        long? queuesBusyAt = null;
+        long? wokeAt = null;
         var busy = string.Empty;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            foreach (var l in _queueListeners)
+
+            // Cut idle listeners' back-off short so the quiet period starts soon, but not on every 25 ms tick: each poll
+            // is a request on SQS. Not while work runs (a busy listener polls again by itself after each batch).
+            if (_tracker.Busy == 0 && (wokeAt is not { } woke || Stopwatch.GetElapsedTime(woke) >= _options.IdleQuietPeriod))
             {
-                l.Backoff.Wake();
+                wokeAt = Stopwatch.GetTimestamp();
+                foreach (var l in _queueListeners)
+                {
+                    l.Backoff.Wake();
+                }
+
+                foreach (var l in _objectListeners)
+                {
+                    l.Backoff.Wake();
+                }
             }
 
-            foreach (var l in _objectListeners)
-            {
-                l.Backoff.Wake();
-            }
-
-            busy = await DescribeBusyAsync(began, cancellationToken);
+            // Queue depths cost a request each (GetQueueAttributes on SQS): asked when the quiet period begins and again
+            // to confirm it, not on every 25 ms tick; a depth that showed work is asked again after the quiet period.
+            var ticked = Stopwatch.GetTimestamp();
+            var confirming = quietSince is { } since && Stopwatch.GetElapsedTime(since, ticked) >= _options.IdleQuietPeriod;
+            var askQueues = confirming || (quietSince is null && (queuesBusyAt is not { } shown || Stopwatch.GetElapsedTime(shown, ticked) >= _options.IdleQuietPeriod));
+            busy = await DescribeBusyAsync(began, askQueues, cancellationToken);
             var now = Stopwatch.GetTimestamp();
-            if (busy.Length == 0)
+            if (busy.Length == 0 && (askQueues || quietSince is not null))
             {
                 quietSince ??= now;
-                if (Stopwatch.GetElapsedTime(quietSince.Value, now) >= _options.IdleQuietPeriod)
+                if (confirming)
                 {
                     return;
                 }
@@ -254,6 +268,7 @@ public sealed class FunctionsHost : IAsyncDisposable
             else
             {
                 quietSince = null;
+                queuesBusyAt = askQueues ? now : queuesBusyAt;
             }
 
             if (Stopwatch.GetElapsedTime(began, now) > timeout)
@@ -346,18 +361,19 @@ public sealed class FunctionsHost : IAsyncDisposable
         return queue.EndsWith(".fifo", StringComparison.Ordinal) ? queue[..^".fifo".Length] + "-dlq.fifo" : queue + "-dlq";
     }
 
-    private async Task<string> DescribeBusyAsync(long began, CancellationToken cancellationToken)
+    private async Task<string> DescribeBusyAsync(long began, bool askQueues, CancellationToken cancellationToken)
     {
         var parts = new List<string>();
         if (_tracker.Busy > 0)
         {
-            parts.Add($"{_tracker.Busy} invocation(s)/batch(es) running");
+            // Busy already: the queues need not be asked (each ask is a request on SQS).
+            return $"{_tracker.Busy} invocation(s)/batch(es) running";
         }
 
         if (_state == State.Started)
         {
             var queues = _services.GetService<IMessageQueue>();
-            foreach (var name in _queueListeners.Select(l => l.Queue).Distinct(StringComparer.Ordinal))
+            foreach (var name in askQueues ? _queueListeners.Select(l => l.Queue).Distinct(StringComparer.Ordinal) : [])
             {
                 var depth = await queues!.GetDepthAsync(name, cancellationToken);
                 if (depth.Total > 0)

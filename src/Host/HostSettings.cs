@@ -9,6 +9,9 @@ public sealed record HostSettings
 
     public QueueSettings Queues { get; init; } = new();
 
+    /// <summary>host.json <c>extensions.blobs</c> (Azure's name): object-created events.</summary>
+    public ObjectEventSettings Objects { get; init; } = new();
+
     /// <summary>Retry policy, or null for none (a failure is final for the invocation; queue messages return at once).</summary>
     public RetrySettings? Retry { get; init; }
 
@@ -50,6 +53,17 @@ public sealed record QueueSettings
 
     /// <summary>Longest wait between polls of an idle queue or zone.</summary>
     public TimeSpan MaxPollingInterval { get; init; } = TimeSpan.FromSeconds(2);
+}
+
+/// <summary>host.json <c>extensions.blobs</c>: how object-created events (S3 or filesystem) are run.</summary>
+public sealed record ObjectEventSettings
+{
+    /// <summary>
+    /// As Azure's blob trigger setting: object events in flight at once per zone. The listener fetches more (up to
+    /// <see cref="QueueSettings.BatchSize"/> per poll) whenever fewer run, so many small objects overlap their I/O
+    /// instead of waiting batch by batch.
+    /// </summary>
+    public int MaxDegreeOfParallelism { get; init; } = 16;
 }
 
 public enum RetryStrategy

@@ -34,6 +34,30 @@ public sealed class ObjectAndTimerTriggerTests
     }
 
     [Fact]
+    public async Task ObjectTrigger_ManySmallObjects_RunUpToMaxDegreeOfParallelismAtOnce()
+    {
+        // Each invocation waits until all 24 run (or 3 s): one batch of batchSize at a time would never get there.
+        var probe = new Probe();
+        await using var host = await TestFunctionsHost.StartAsync(new TestFunctionsHostOptions
+        {
+            FunctionTypes = [typeof(GatedObjectFunctions)],
+            Settings = new Dictionary<string, string?> { ["Zones:Raw"] = "raw" },
+            HostJson = """{ "version": "2.0", "extensions": { "queues": { "batchSize": 10 }, "blobs": { "maxDegreeOfParallelism": 24 } } }""",
+            Configure = b => b.Services.AddSingleton(probe),
+        }, Ct);
+
+        for (var i = 0; i < GatedObjectFunctions.Objects; i++)
+        {
+            await host.PutObjectAsync("raw", $"in/{i:D2}.json", "{}", Ct);
+        }
+
+        await host.WaitUntilIdleAsync(cancellationToken: Ct);
+
+        Assert.Equal(GatedObjectFunctions.Objects, probe.Calls.Distinct().Count());
+        Assert.Equal(GatedObjectFunctions.Objects, GatedObjectFunctions.MaxRunning(probe));
+    }
+
+    [Fact]
     public async Task ObjectTrigger_OneFunctionFails_EventIsDeliveredAgain()
     {
         var probe = new Probe();
@@ -141,6 +165,47 @@ public sealed class ObjectAndTimerTriggerTests
         {
             probe.Record($"{name}:{e.Key}");
             return Task.CompletedTask;
+        }
+    }
+
+    public sealed class GatedObjectFunctions(Probe probe)
+    {
+        public const int Objects = 24;
+
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<Probe, Gate> Gates = new();
+
+        public static int MaxRunning(Probe probe) => Gates[probe].Max;
+
+        [Function("Gated")]
+        public async Task RunAsync([ObjectTrigger("%Zones:Raw%")] ObjectCreatedEvent e)
+        {
+            var gate = Gates.GetOrAdd(probe, _ => new Gate());
+            lock (gate)
+            {
+                gate.Running++;
+                gate.Max = Math.Max(gate.Max, gate.Running);
+                if (gate.Running >= Objects)
+                {
+                    gate.All.TrySetResult();
+                }
+            }
+
+            await Task.WhenAny(gate.All.Task, Task.Delay(TimeSpan.FromSeconds(3)));
+            lock (gate)
+            {
+                gate.Running--;
+            }
+
+            probe.Record(e.Key);
+        }
+
+        private sealed class Gate
+        {
+            public int Running { get; set; }
+
+            public int Max { get; set; }
+
+            public TaskCompletionSource All { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         }
     }
 

@@ -10,6 +10,13 @@ using Pipeline.TestKit.Emulators;
 
 // Measures SQS messages/s (batches of 10, against moto) and PostgreSQL merge rows/s (100,000-row batch),
 // each beside a baseline from the same run. Usage: dotnet run -c Release --project tests/Pipeline.Providers.Aws.Benchmarks [messages] [rows]
+// The whole pipeline against the emulators (both shapes, naive baseline, requests, cost inputs):
+//   dotnet run -c Release --project tests/Pipeline.Providers.Aws.Benchmarks -- pipeline [--objects N] [--records R] [--naive-records M] [--runs K]
+if (args.Length > 0 && args[0] == "pipeline")
+{
+    return await Pipeline.Providers.Aws.Benchmarks.PipelineBench.RunAsync(args[1..]);
+}
+
 var messages = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 500;
 var rows = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100_000;
 

@@ -12,15 +12,16 @@ namespace Pipeline.Functions.Functions;
 
 /// <summary>
 /// L0 → L1: streams a raw transaction file, validates and enriches each record, publishes the valid
-/// ones to the FIFO queue (10 messages per send) and quarantines the invalid ones at deterministic keys.
+/// ones to the FIFO queue (10 messages per send, shared with the invocations running at once) and quarantines the
+/// invalid ones at deterministic keys. One GET of the object, one PUT of its manifest (versions inside).
 /// A small file (fewer than <see cref="EnrichmentOptions.ClaimCheckMinRecords"/> valid records) sends its records
-/// inline, one message group per account; a larger one writes them in chunk objects (NDJSON, gzip) to the prepare
+/// inline, one message group per account; a larger one writes them in chunk objects (Parquet) to the prepare
 /// zone and sends one claim-check message per chunk (group = the source object). Re-running the same object version produces
 /// the same messages, dedup ids, quarantine keys and manifest.
 /// </summary>
 public sealed class EnrichTransactions(
     IObjectStore store,
-    IMessageQueue queue,
+    EnrichedQueueSender sender,
     ReferenceDataCache referenceData,
     PipelineSettings settings,
     IOptions<EnrichmentOptions> options,
@@ -36,8 +37,13 @@ public sealed class EnrichTransactions(
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(created);
-        var current = await store.HeadAsync(created.Zone, created.Key, cancellationToken);
-        if (current is null || current.ETag != created.ETag)
+        using var sending = sender.Enter();
+
+        // One GET tells the current version and reads it (no HEAD first); a small object is read once, into memory,
+        // and the reader's passes (sniff, syntax check, records) read the copy.
+        await using var raw = await RawObject.OpenAsync(store, created, cancellationToken);
+        var current = raw?.Info;
+        if (raw is null || current is null || current.ETag != created.ETag)
         {
             logger.LogInformation(SupersededTemplate, created.Key, created.ETag, current?.ETag ?? "(deleted)");
             return;
@@ -79,12 +85,12 @@ public sealed class EnrichTransactions(
                 {
                     var first = chunked;
                     chunked += chunk.Count;
-                    var (content, message, claim) = chunk.Seal(settings.PrepareZone, created.Key, created.ETag, chunks++, first);
+                    var (content, message, claim) = await chunk.SealAsync(settings.PrepareZone, created.Key, created.ETag, chunks++, first, cancellationToken);
 
                     // The chunk is written before its message is sent: a message never points at a chunk not yet there.
                     using (var body = new MemoryStream(content, writable: false))
                     {
-                        await store.PutAsync(claim.Zone, claim.Key, body, new PutOptions { ContentType = "application/x-ndjson" }, cancellationToken);
+                        await store.PutAsync(claim.Zone, claim.Key, body, new PutOptions { ContentType = ChunkBuilder.ContentType }, cancellationToken);
                     }
 
                     await EnqueueAsync(pending, message, cancellationToken);
@@ -94,7 +100,7 @@ public sealed class EnrichTransactions(
                     created.Key,
                     created.ETag,
                     current.LastModified,
-                    ct => store.OpenReadAsync(created.Zone, created.Key, ct),
+                    raw.OpenAsync,
                     reference,
                     enrichment,
                     async record =>
@@ -154,11 +160,7 @@ public sealed class EnrichTransactions(
                 logger.LogWarning(UnreadableTemplate, created.Key, outcome.Unreadable);
             }
 
-            await using (var versions = File.OpenRead(versionsFile))
-            {
-                await store.PutAsync(settings.PrepareZone, Manifest.VersionsKeyFor(created.Key, created.ETag), versions, new PutOptions { ContentType = "text/plain" }, cancellationToken);
-            }
-
+            // The bookkeeping is one object: the manifest with the versions list inside (one PUT).
             var manifest = new Manifest
             {
                 SourceKey = created.Key,
@@ -170,8 +172,23 @@ public sealed class EnrichTransactions(
                 Messages = claimCheck ? chunks : packer.MessageCount,
                 Unreadable = outcome.Unreadable,
             };
-            using var body = new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(manifest, ManifestJsonContext.Default.Manifest));
-            await store.PutAsync(settings.PrepareZone, Manifest.KeyFor(created.Key, created.ETag), body, new PutOptions { ContentType = "application/json" }, cancellationToken);
+            var manifestFile = versionsFile + ".manifest";
+            try
+            {
+                await using (var file = File.Create(manifestFile))
+                using (var lines = new StreamReader(versionsFile, Encoding.UTF8))
+                {
+                    await Manifest.WriteAsync(file, manifest, lines, cancellationToken);
+                }
+
+                await using var body = File.OpenRead(manifestFile);
+                await store.PutAsync(settings.PrepareZone, Manifest.KeyFor(created.Key, created.ETag), body, new PutOptions { ContentType = "application/json" }, cancellationToken);
+            }
+            finally
+            {
+                File.Delete(manifestFile);
+            }
+
             logger.LogInformation(DoneTemplate, created.Key, outcome.Records, outcome.Valid, claimCheck ? chunks : packer.MessageCount, claimCheck ? "claim-check chunk" : "inline", outcome.Quarantined);
         }
         finally
@@ -205,14 +222,9 @@ public sealed class EnrichTransactions(
             return;
         }
 
-        var result = await queue.SendBatchAsync(settings.EnrichedQueue, pending, cancellationToken);
-        if (!result.AllSucceeded)
-        {
-            // The whole object is retried; dedup ids and the idempotent merge make the resend harmless.
-            var first = result.Failed[0];
-            throw new QueueException($"Sending to '{settings.EnrichedQueue}' failed for {result.Failed.Count} of {pending.Count} messages (first: {first.Code}: {first.Message}); the object will be retried.");
-        }
-
+        // Shared with the other invocations running now; throws when any of these messages was not accepted (the
+        // whole object is retried; dedup ids and the idempotent merge make the resend harmless).
+        await sender.SendAsync([.. pending], cancellationToken);
         pending.Clear();
     }
 
@@ -220,5 +232,76 @@ public sealed class EnrichTransactions(
     {
         using var body = new MemoryStream(entry.ToJson());
         await store.PutAsync(settings.QuarantineZone, entry.Key, body, new PutOptions { ContentType = "application/json" }, cancellationToken);
+    }
+
+    /// <summary>
+    /// The raw object as read by one GET. Up to <see cref="BufferBytes"/> it is kept in memory and every open reads
+    /// the copy; a larger one streams: the first open takes the GET's stream, later passes GET again.
+    /// </summary>
+    private sealed class RawObject : IAsyncDisposable
+    {
+        private const long BufferBytes = 8 << 20;
+
+        private readonly IObjectStore store;
+        private readonly ObjectCreatedEvent created;
+        private byte[]? buffered;
+        private Stream? first;
+
+        private RawObject(IObjectStore store, ObjectCreatedEvent created, ObjectInfo info)
+        {
+            this.store = store;
+            this.created = created;
+            Info = info;
+        }
+
+        public ObjectInfo Info { get; }
+
+        public static async Task<RawObject?> OpenAsync(IObjectStore store, ObjectCreatedEvent created, CancellationToken cancellationToken)
+        {
+            var read = await store.OpenReadWithInfoAsync(created.Zone, created.Key, cancellationToken);
+            if (read is null)
+            {
+                return null;
+            }
+
+            var raw = new RawObject(store, created, read.Info);
+            if (read.Info.ETag != created.ETag || read.Info.Size > BufferBytes)
+            {
+                raw.first = read.Content;
+                return raw;
+            }
+
+            await using (read)
+            {
+                using var copy = new MemoryStream((int)Math.Max(0, read.Info.Size));
+                await read.Content.CopyToAsync(copy, cancellationToken);
+                raw.buffered = copy.ToArray();
+            }
+
+            return raw;
+        }
+
+        public async Task<Stream> OpenAsync(CancellationToken cancellationToken)
+        {
+            if (buffered is not null)
+            {
+                return new MemoryStream(buffered, writable: false);
+            }
+
+            if (Interlocked.Exchange(ref first, null) is { } stream)
+            {
+                return stream;
+            }
+
+            return await store.OpenReadAsync(created.Zone, created.Key, cancellationToken);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref first, null) is { } stream)
+            {
+                await stream.DisposeAsync();
+            }
+        }
     }
 }

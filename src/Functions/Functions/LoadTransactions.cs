@@ -110,7 +110,7 @@ public sealed class LoadTransactions(IWarehouse warehouse, IObjectStore store, W
         try
         {
             await using var content = await store.OpenReadAsync(claim.Zone, claim.Key, cancellationToken);
-            records = await ChunkReader.ReadAsync(content, claim.Records, cancellationToken);
+            records = await ChunkReader.ReadAsync(content, claim, cancellationToken);
         }
         catch (ObjectNotFoundException)
         {
@@ -118,7 +118,7 @@ public sealed class LoadTransactions(IWarehouse warehouse, IObjectStore store, W
         }
         catch (InvalidDataException ex)
         {
-            return ($"chunk {claim.Zone}/{claim.Key} is corrupt: {ex.Message}", null);
+            return ($"chunk {claim.Zone}/{claim.Key} refused: {ex.Message}", null);
         }
 
         if (records.Count != claim.Records)

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Pipeline.Functions.Transactions;
@@ -10,7 +9,7 @@ namespace Pipeline.Functions.Refine;
 /// <summary>
 /// Refines days [from, to]: reads the live trades from the warehouse's <c>transactions</c> table in keyset pages
 /// (portable SQL: SQLite, PostgreSQL, Redshift), aggregates them exactly in C# (<see cref="RefineAggregator"/>),
-/// then per day writes the two datasets to the refine zone and replaces that day's rows in the warehouse tables
+/// then per day writes the two datasets to the refine zone (Parquet, <see cref="RefineParquet"/>) and replaces that day's rows in the warehouse tables
 /// in one merge transaction. Idempotent: the same warehouse gives the same objects and rows.
 /// </summary>
 /// <remarks>
@@ -23,7 +22,7 @@ public sealed class DailyRefiner(IWarehouse warehouse, IObjectStore store, Pipel
 {
     public const string ExposurePrefix = "daily_counterparty_exposure/trade_date=";
     public const string PositionsPrefix = "positions/as_of_date=";
-    public const string PartName = "part-0.json";
+    public const string PartName = "part-0.parquet";
 
     private const string ReadTemplate = "Refine {From}..{To}: read {Trades} live trades (trade_date up to the last day) in {Pages} pages";
     private const string DayTemplate = "Refined {Day}: {Exposures} counterparty rows, {Positions} position rows";
@@ -76,8 +75,8 @@ public sealed class DailyRefiner(IWarehouse warehouse, IObjectStore store, Pipel
         var days = new List<RefinedDay>();
         foreach (var day in aggregator.Days())
         {
-            await WriteAsync(ExposureKey(day.Day), day.Exposures, WriteExposure, cancellationToken);
-            await WriteAsync(PositionsKey(day.Day), day.Positions, WritePosition, cancellationToken);
+            await WriteAsync(ExposureKey(day.Day), RefineParquet.ExposuresAsync(day.Exposures, cancellationToken), cancellationToken);
+            await WriteAsync(PositionsKey(day.Day), RefineParquet.PositionsAsync(day.Positions, cancellationToken), cancellationToken);
             await warehouse.MergeAsync(RefineSchema.DayBatches(day.Day, day.Exposures, day.Positions), cancellationToken);
             logger.LogInformation(DayTemplate, day.Day, day.Exposures.Count, day.Positions.Count);
             days.Add(new RefinedDay(day.Day, day.Exposures.Count, day.Exposures.Sum(e => e.TradeCount), day.Positions.Count));
@@ -143,53 +142,12 @@ public sealed class DailyRefiner(IWarehouse warehouse, IObjectStore store, Pipel
         }
     }
 
-    private async Task WriteAsync<T>(string key, IReadOnlyList<T> rows, Action<Utf8JsonWriter, T> write, CancellationToken cancellationToken)
+    private async Task WriteAsync(string key, Task<byte[]> content, CancellationToken cancellationToken)
     {
-        // NDJSON (one object per line; the layout Athena/Glue read as JSON) through a temp file: days can be large.
-        var temp = new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
-        await using (temp)
-        {
-            await using (var writer = new Utf8JsonWriter(temp, new JsonWriterOptions { SkipValidation = true }))
-            {
-                foreach (var row in rows)
-                {
-                    write(writer, row);
-                    writer.Flush();
-                    temp.WriteByte((byte)'\n');
-                    writer.Reset();
-                }
-            }
-
-            temp.Position = 0;
-            await store.PutAsync(settings.RequireRefineZone(), key, temp, new PutOptions { ContentType = "application/x-ndjson" }, cancellationToken);
-        }
-    }
-
-    private static void WriteExposure(Utf8JsonWriter w, CounterpartyExposure e)
-    {
-        w.WriteStartObject();
-        w.WriteString("trade_date", e.TradeDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-        w.WriteString("counterparty_lei", e.CounterpartyLei);
-        w.WriteString("counterparty_name", e.CounterpartyName);
-        w.WriteNumber("trade_count", e.TradeCount);
-        w.WriteNumber("buy_count", e.BuyCount);
-        w.WriteNumber("sell_count", e.SellCount);
-        // Exact decimals travel as strings: a JSON number would be read as binary floating point by most consumers.
-        w.WriteString("gross_notional_usd", e.GrossNotionalUsd.ToString(CultureInfo.InvariantCulture));
-        w.WriteString("net_notional_usd", e.NetNotionalUsd.ToString(CultureInfo.InvariantCulture));
-        w.WriteEndObject();
-    }
-
-    private static void WritePosition(Utf8JsonWriter w, Position p)
-    {
-        w.WriteStartObject();
-        w.WriteString("as_of_date", p.AsOfDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-        w.WriteString("account_id", p.AccountId);
-        w.WriteString("isin", p.Isin);
-        w.WriteString("net_quantity", p.NetQuantity.ToString(CultureInfo.InvariantCulture));
-        w.WriteString("day_net_quantity", p.DayNetQuantity.ToString(CultureInfo.InvariantCulture));
-        w.WriteNumber("day_trade_count", p.DayTradeCount);
-        w.WriteEndObject();
+        // One Parquet file per partition under a fixed name: a re-run replaces it. A day's file is small (one row per
+        // counterparty or position), so it is built in memory.
+        using var body = new MemoryStream(await content, writable: false);
+        await store.PutAsync(settings.RequireRefineZone(), key, body, new PutOptions { ContentType = RefineParquet.ContentType }, cancellationToken);
     }
 
     private static string Text(object? value) => value as string ?? Convert.ToString(value, CultureInfo.InvariantCulture) ?? string.Empty;

@@ -35,14 +35,18 @@ public static class MessageGroups
 }
 
 /// <summary>
-/// A claim check: the queue message that stands for one chunk object in the prepare zone (NDJSON of enriched
-/// records, gzip). <see cref="FirstRecord"/> is the position of the chunk's first record in the source's valid
-/// records, i.e. the line in the manifest's .versions list, so a dead-lettered chunk is accounted for even when the
-/// chunk object itself is gone.
+/// A claim check: the queue message that stands for one chunk object in the prepare zone (Parquet, see
+/// <see cref="ParquetChunkFormat"/>; chunks of schema v2, still readable, are NDJSON + gzip). <see cref="FirstRecord"/> is
+/// the position of the chunk's first record in the source's valid records, i.e. the line in the manifest's .versions
+/// list, so a dead-lettered chunk is accounted for even when the chunk object itself is gone.
 /// </summary>
 public sealed record EnrichedChunkMessage
 {
-    public const string CurrentSchema = "enriched-transactions-chunk/v2";
+    /// <summary>The chunk object is Parquet (<see cref="ParquetChunkFormat"/>).</summary>
+    public const string CurrentSchema = "enriched-transactions-chunk/v3";
+
+    /// <summary>The chunk object is NDJSON + gzip (<see cref="NdjsonChunkFormat"/>): written before v3, still read.</summary>
+    public const string NdjsonSchema = "enriched-transactions-chunk/v2";
 
     public required string Schema { get; init; }
 
@@ -64,7 +68,14 @@ public sealed record EnrichedChunkMessage
     /// <summary>SHA-256 of the records' dedup ids, in chunk order (the message's dedup id adds the source: <see cref="MessagePacker.SourceDedupId"/>).</summary>
     public required string RecordsSha256 { get; init; }
 
+    /// <summary>True for the schemas a loader reads (<see cref="CurrentSchema"/> and <see cref="NdjsonSchema"/>).</summary>
+    public static bool IsKnownSchema(string? schema) => schema is CurrentSchema or NdjsonSchema;
+
     public static string KeyFor(string sourceKey, string sourceEtag, int chunk) =>
+        $"chunks/{sourceKey}/{QuarantineKeys.SafeEtag(sourceEtag)}/{chunk.ToString("D6", System.Globalization.CultureInfo.InvariantCulture)}.parquet";
+
+    /// <summary>The key a v2 (NDJSON + gzip) chunk had.</summary>
+    public static string NdjsonKeyFor(string sourceKey, string sourceEtag, int chunk) =>
         $"chunks/{sourceKey}/{QuarantineKeys.SafeEtag(sourceEtag)}/{chunk.ToString("D6", System.Globalization.CultureInfo.InvariantCulture)}.ndjson.gz";
 }
 
@@ -79,49 +90,35 @@ public sealed partial class ChunkJsonContext : JsonSerializerContext
 }
 
 /// <summary>
-/// Builds one chunk: enriched records as NDJSON, gzip (fastest level: the chunk lives until loaded, so CPU matters
-/// more than bytes). Deterministic: the same records in the same order give the same bytes, key and message.
+/// Builds one chunk: enriched records as Parquet (zstd; <see cref="ParquetChunkFormat"/>). The records are held until
+/// sealed (a chunk is 1,000 by default): Parquet is written column by column. Deterministic: the same records in the
+/// same order give the same bytes, key and message.
 /// </summary>
 public sealed class ChunkBuilder : IDisposable
 {
-    private readonly MemoryStream buffer = new();
-    private readonly List<string> dedupIds = [];
-    private GZipStream? gzip;
-    private Utf8JsonWriter? writer;
+    private readonly List<EnrichedTransaction> records = [];
 
-    public int Count => dedupIds.Count;
+    /// <summary>The chunk object's content type.</summary>
+    public const string ContentType = ParquetChunkFormat.ContentType;
+
+    public int Count => records.Count;
 
     public void Add(EnrichedTransaction record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        if (gzip is null)
-        {
-            buffer.SetLength(0);
-            gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true);
-            writer = new Utf8JsonWriter(gzip);
-        }
-
-        JsonSerializer.Serialize(writer!, record, TransactionJsonContext.Default.EnrichedTransaction);
-        writer!.Flush();
-        writer.Reset();
-        gzip.WriteByte((byte)'\n');
-        dedupIds.Add(record.DedupId);
+        records.Add(record);
     }
 
-    /// <summary>The chunk's gzip bytes and its claim-check message; the builder is empty afterwards.</summary>
-    public (byte[] Content, OutgoingMessage Message, EnrichedChunkMessage Claim) Seal(string zone, string sourceKey, string sourceEtag, int chunk, long firstRecord)
+    /// <summary>The chunk's Parquet bytes and its claim-check message; the builder is empty afterwards.</summary>
+    public async Task<(byte[] Content, OutgoingMessage Message, EnrichedChunkMessage Claim)> SealAsync(
+        string zone, string sourceKey, string sourceEtag, int chunk, long firstRecord, CancellationToken cancellationToken = default)
     {
-        if (gzip is null || dedupIds.Count == 0)
+        if (records.Count == 0)
         {
             throw new InvalidOperationException("An empty chunk cannot be sealed.");
         }
 
-        writer!.Dispose();
-        gzip.Dispose();
-        writer = null;
-        gzip = null;
-        var content = buffer.ToArray();
-        var sha = MessagePacker.MessageDedupId(dedupIds);
+        var sha = MessagePacker.MessageDedupId(records.Select(r => r.DedupId));
         var claim = new EnrichedChunkMessage
         {
             Schema = EnrichedChunkMessage.CurrentSchema,
@@ -130,11 +127,12 @@ public sealed class ChunkBuilder : IDisposable
             Chunk = chunk,
             Zone = zone,
             Key = EnrichedChunkMessage.KeyFor(sourceKey, sourceEtag, chunk),
-            Records = dedupIds.Count,
+            Records = records.Count,
             FirstRecord = firstRecord,
             RecordsSha256 = sha,
         };
-        dedupIds.Clear();
+        var content = await ParquetChunkFormat.WriteAsync(records, ChunkReader.FooterFor(claim), cancellationToken);
+        records.Clear();
         var body = JsonSerializer.Serialize(claim, ChunkJsonContext.Default.EnrichedChunkMessage);
         var message = new OutgoingMessage(body, MessageGroups.ForSource(sourceKey), MessagePacker.SourceDedupId(sourceKey, sourceEtag, sha))
         {
@@ -143,17 +141,94 @@ public sealed class ChunkBuilder : IDisposable
         return (content, message, claim);
     }
 
-    public void Dispose()
+    public void Dispose() => records.Clear();
+}
+
+/// <summary>
+/// Reads a chunk object back for its claim check, in the format the claim's schema names, and checks that it is the
+/// chunk the claim names: for Parquet the footer's source, ETag, chunk index, record count and records_sha256 (so a
+/// chunk of another object or another position is refused by name) and its content checksum. The caller still checks
+/// the count and the dedup ids against the claim (both formats) and re-validates every record.
+/// </summary>
+public static class ChunkReader
+{
+    /// <summary>The footer metadata a chunk carries for <paramref name="claim"/>.</summary>
+    public static IReadOnlyDictionary<string, string> FooterFor(EnrichedChunkMessage claim)
     {
-        writer?.Dispose();
-        gzip?.Dispose();
-        buffer.Dispose();
+        ArgumentNullException.ThrowIfNull(claim);
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [ParquetChunkFormat.SchemaKey] = claim.Schema,
+            [ParquetChunkFormat.SourceKeyKey] = claim.SourceKey,
+            [ParquetChunkFormat.SourceEtagKey] = claim.SourceEtag,
+            [ParquetChunkFormat.ChunkKey] = claim.Chunk.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [ParquetChunkFormat.RecordsKey] = claim.Records.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [ParquetChunkFormat.RecordsSha256Key] = claim.RecordsSha256,
+        };
+    }
+
+    /// <exception cref="InvalidDataException">What is wrong with the chunk, in words.</exception>
+    public static async Task<List<EnrichedTransaction>> ReadAsync(Stream content, EnrichedChunkMessage claim, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        ArgumentNullException.ThrowIfNull(claim);
+        if (claim.Schema == EnrichedChunkMessage.NdjsonSchema)
+        {
+            return await NdjsonChunkFormat.ReadAsync(content, claim.Records, cancellationToken);
+        }
+
+        if (claim.Schema != EnrichedChunkMessage.CurrentSchema)
+        {
+            throw new InvalidDataException($"the claim check's schema '{claim.Schema}' is unknown (expected {EnrichedChunkMessage.CurrentSchema} or {EnrichedChunkMessage.NdjsonSchema})");
+        }
+
+        var (records, footer) = await ParquetChunkFormat.ReadAsync(content, cancellationToken);
+        var expected = FooterFor(claim);
+        string Of(IReadOnlyDictionary<string, string> m) =>
+            $"{m.GetValueOrDefault(ParquetChunkFormat.SourceKeyKey, "?")} (ETag {m.GetValueOrDefault(ParquetChunkFormat.SourceEtagKey, "?")}) chunk {m.GetValueOrDefault(ParquetChunkFormat.ChunkKey, "?")}";
+        foreach (var key in new[] { ParquetChunkFormat.SchemaKey, ParquetChunkFormat.SourceKeyKey, ParquetChunkFormat.SourceEtagKey, ParquetChunkFormat.ChunkKey })
+        {
+            if (footer.GetValueOrDefault(key) != expected[key])
+            {
+                throw new InvalidDataException($"it was written for {Of(footer)}, the claim check names {Of(expected)}");
+            }
+        }
+
+        if (footer.GetValueOrDefault(ParquetChunkFormat.RecordsKey) != records.Count.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        {
+            throw new InvalidDataException($"it holds {records.Count} records, its footer says {footer.GetValueOrDefault(ParquetChunkFormat.RecordsKey, "?")}");
+        }
+
+        return records;
     }
 }
 
-/// <summary>Reads a chunk object back: every line must be an enriched record.</summary>
-public static class ChunkReader
+/// <summary>
+/// The v2 chunk format, NDJSON of enriched records, gzip: no longer written by the pipeline, still read so that
+/// claim checks already in flight when v3 was deployed load (and kept for the chunk-format benchmark).
+/// </summary>
+public static class NdjsonChunkFormat
 {
+    /// <summary>Writes the records as v2 wrote them (gzip, fastest level).</summary>
+    public static byte[] Write(IEnumerable<EnrichedTransaction> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        using var buffer = new MemoryStream();
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Fastest, leaveOpen: true))
+        using (var writer = new Utf8JsonWriter(gzip))
+        {
+            foreach (var record in records)
+            {
+                JsonSerializer.Serialize(writer, record, TransactionJsonContext.Default.EnrichedTransaction);
+                writer.Flush();
+                writer.Reset();
+                gzip.WriteByte((byte)'\n');
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
     /// <exception cref="InvalidDataException">When the gzip data or a line is broken.</exception>
     public static async Task<List<EnrichedTransaction>> ReadAsync(Stream content, int expectedRecords, CancellationToken cancellationToken = default)
     {
@@ -207,7 +282,8 @@ public static class EnrichedMessageKind
             var reader = new Utf8JsonReader(bytes.AsSpan(0, length), isFinalBlock: false, default);
             return reader.Read() && reader.TokenType == JsonTokenType.StartObject
                 && reader.Read() && reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("schema"u8)
-                && reader.Read() && reader.TokenType == JsonTokenType.String && reader.ValueTextEquals(EnrichedChunkMessage.CurrentSchema);
+                && reader.Read() && reader.TokenType == JsonTokenType.String
+                && (reader.ValueTextEquals(EnrichedChunkMessage.CurrentSchema) || reader.ValueTextEquals(EnrichedChunkMessage.NdjsonSchema));
         }
         catch (JsonException)
         {

@@ -13,6 +13,29 @@ internal static class HostJsonParser
         AllowTrailingCommas = true,
     };
 
+    // Every key this parser reads, per object; anything else is a start-up error (DESIGN: a misspelled key names itself).
+    private static readonly string[] RootKeys = ["version", "extensions", "retry", "functionTimeout", "logging"];
+    private static readonly string[] ExtensionsKeys = ["queues", "blobs"];
+    private static readonly string[] QueuesKeys = ["batchSize", "maxDequeueCount", "newBatchThreshold", "visibilityTimeout", "maxPollingInterval"];
+    private static readonly string[] BlobsKeys = ["maxDegreeOfParallelism"];
+    private static readonly string[] RetryKeys = ["strategy", "maxRetryCount", "delayInterval", "minimumInterval", "maximumInterval", "maxumumInterval"];
+    private static readonly string[] LoggingKeys = ["logLevel"];
+
+    // Keys Azure's host.json schema documents that this host does not implement: still rejected, but the message says
+    // so instead of suggesting a typo, since they come from real Azure apps.
+    private static readonly Dictionary<string, string[]> AzureKeysNotImplemented = new(StringComparer.Ordinal)
+    {
+        [string.Empty] =
+        [
+            "aggregator", "concurrency", "console", "customHandler", "extensionBundle", "functions", "healthMonitor",
+            "managedDependency", "sendCanceledInvocationsToWorker", "singleton", "telemetryMode", "watchDirectories", "watchFiles",
+        ],
+        ["extensions"] = ["cosmosDB", "durableTask", "eventGrid", "eventHubs", "http", "kafka", "rabbitMQ", "sendGrid", "serviceBus", "signalR", "tables"],
+        ["extensions.queues"] = ["messageEncoding"],
+        ["extensions.blobs"] = ["poisonBlobThreshold"],
+        ["logging"] = ["applicationInsights", "console", "fileLoggingMode"],
+    };
+
     public static HostSettings Parse(string json, string source)
     {
         JsonDocument document;
@@ -43,10 +66,18 @@ internal static class HostJsonParser
                 throw Error(source, "version", $"\"{HostSettings.SupportedVersion}\"", version);
             }
 
+            CheckKeys(source, string.Empty, root, RootKeys);
             var settings = new HostSettings();
-            if (TryGet(root, "extensions", out var extensions) && TryGet(extensions, "queues", out var queues))
+            if (TryGet(root, "extensions", out var extensions))
+            {
+                ExpectObject(source, "extensions", extensions);
+                CheckKeys(source, "extensions", extensions, ExtensionsKeys);
+            }
+
+            if (TryGet(root, "extensions", out _) && TryGet(extensions, "queues", out var queues))
             {
                 ExpectObject(source, "extensions.queues", queues);
+                CheckKeys(source, "extensions.queues", queues, QueuesKeys);
                 var q = settings.Queues;
                 settings = settings with
                 {
@@ -57,6 +88,19 @@ internal static class HostJsonParser
                         NewBatchThreshold = Int(source, queues, "extensions.queues.newBatchThreshold", 0, 1000) ?? q.NewBatchThreshold,
                         VisibilityTimeout = Span(source, queues, "extensions.queues.visibilityTimeout", TimeSpan.FromSeconds(1), TimeSpan.FromHours(12)) ?? q.VisibilityTimeout,
                         MaxPollingInterval = Span(source, queues, "extensions.queues.maxPollingInterval", TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(10)) ?? q.MaxPollingInterval,
+                    },
+                };
+            }
+
+            if (TryGet(root, "extensions", out var extensionsForObjects) && TryGet(extensionsForObjects, "blobs", out var blobs))
+            {
+                ExpectObject(source, "extensions.blobs", blobs);
+                CheckKeys(source, "extensions.blobs", blobs, BlobsKeys);
+                settings = settings with
+                {
+                    Objects = settings.Objects with
+                    {
+                        MaxDegreeOfParallelism = Int(source, blobs, "extensions.blobs.maxDegreeOfParallelism", 1, 1000) ?? settings.Objects.MaxDegreeOfParallelism,
                     },
                 };
             }
@@ -76,9 +120,17 @@ internal static class HostJsonParser
                 };
             }
 
-            if (TryGet(root, "logging", out var logging) && TryGet(logging, "logLevel", out var logLevel))
+            if (TryGet(root, "logging", out var logging))
+            {
+                ExpectObject(source, "logging", logging);
+                CheckKeys(source, "logging", logging, LoggingKeys);
+            }
+
+            // logLevel's keys are category names (any string), so they are not checked against a list.
+            if (TryGet(root, "logging", out _) && TryGet(logging, "logLevel", out var logLevel))
             {
                 ExpectObject(source, "logging.logLevel", logLevel);
+                CheckKeys(source, "logging.logLevel", logLevel, known: null);
                 var levels = new Dictionary<string, LogLevel>(StringComparer.OrdinalIgnoreCase);
                 foreach (var property in logLevel.EnumerateObject())
                 {
@@ -104,6 +156,7 @@ internal static class HostJsonParser
     private static RetrySettings ParseRetry(string source, JsonElement retry)
     {
         ExpectObject(source, "retry", retry);
+        CheckKeys(source, "retry", retry, RetryKeys);
         if (!TryGet(retry, "strategy", out var strategyElement))
         {
             throw new HostConfigurationException($"{source}: 'retry.strategy' is missing; expected \"fixedDelay\" or \"exponentialBackoff\".");
@@ -122,6 +175,14 @@ internal static class HostJsonParser
         var result = new RetrySettings { Strategy = kind, MaxRetryCount = maxRetryCount };
         if (kind == RetryStrategy.FixedDelay)
         {
+            foreach (var other in (string[])["minimumInterval", "maximumInterval", "maxumumInterval"])
+            {
+                if (TryGet(retry, other, out _))
+                {
+                    throw new HostConfigurationException($"{source}: 'retry.{other}' applies to exponentialBackoff only; fixedDelay uses 'retry.delayInterval'.");
+                }
+            }
+
             return result with
             {
                 DelayInterval = Span(source, retry, "retry.delayInterval", TimeSpan.Zero, TimeSpan.FromDays(1))
@@ -131,6 +192,16 @@ internal static class HostJsonParser
 
         var minimum = Span(source, retry, "retry.minimumInterval", TimeSpan.Zero, TimeSpan.FromDays(1))
             ?? throw new HostConfigurationException($"{source}: 'retry.minimumInterval' is missing; exponentialBackoff needs it as hh:mm:ss.");
+
+        if (TryGet(retry, "delayInterval", out _))
+        {
+            throw new HostConfigurationException($"{source}: 'retry.delayInterval' applies to fixedDelay only; exponentialBackoff uses 'retry.minimumInterval' and 'retry.maximumInterval'.");
+        }
+
+        if (TryGet(retry, "maxumumInterval", out _) && TryGet(retry, "maximumInterval", out _))
+        {
+            throw new HostConfigurationException($"{source}: 'retry.maxumumInterval' and 'retry.maximumInterval' are the same setting (Azure's spelling and the correct one); give one.");
+        }
 
         // Azure's schema spells it "maxumumInterval"; accept the correct spelling too.
         var maximumName = TryGet(retry, "maxumumInterval", out _) ? "maxumumInterval" : "maximumInterval";
@@ -174,6 +245,81 @@ internal static class HostJsonParser
         }
 
         return span;
+    }
+
+    /// <summary>
+    /// Fails on a key not in <paramref name="known"/> (null = any name) and on a key repeated in another case, naming
+    /// its full path: a misspelled key would otherwise be silently ignored and its default used.
+    /// </summary>
+    private static void CheckKeys(string source, string parentPath, JsonElement parent, string[]? known)
+    {
+        var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var property in parent.EnumerateObject())
+        {
+            var path = parentPath.Length == 0 ? property.Name : $"{parentPath}.{property.Name}";
+            if (!seen.TryAdd(property.Name, property.Name))
+            {
+                throw new HostConfigurationException($"{source}: '{path}' repeats '{seen[property.Name]}' (keys are case-insensitive); give it once.");
+            }
+
+            if (known is null || known.Contains(property.Name, StringComparer.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            if (AzureKeysNotImplemented.TryGetValue(parentPath, out var azure) && azure.Contains(property.Name, StringComparer.OrdinalIgnoreCase))
+            {
+                throw new HostConfigurationException(
+                    $"{source}: unsupported key '{path}': an Azure Functions setting this host does not implement; remove it (supported here: {string.Join(", ", known)}).");
+            }
+
+            var suggestion = ClosestKey(property.Name, known);
+            throw new HostConfigurationException(suggestion is null
+                ? $"{source}: unknown key '{path}' (known: {string.Join(", ", known)})."
+                : $"{source}: unknown key '{path}'; did you mean '{suggestion}'?");
+        }
+    }
+
+    /// <summary>The known key nearest to <paramref name="name"/> by edit distance (ignoring case), if it is close enough to be a typo.</summary>
+    private static string? ClosestKey(string name, string[] known)
+    {
+        string? best = null;
+        var bestDistance = int.MaxValue;
+        foreach (var candidate in known)
+        {
+            var distance = EditDistance(name.ToLowerInvariant(), candidate.ToLowerInvariant());
+            if (distance < bestDistance && distance <= Math.Max(2, candidate.Length / 3))
+            {
+                best = candidate;
+                bestDistance = distance;
+            }
+        }
+
+        return best;
+    }
+
+    private static int EditDistance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+                current[j] = Math.Min(substitution, Math.Min(previous[j], current[j - 1]) + 1);
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
     }
 
     private static void ExpectObject(string source, string path, JsonElement element)

@@ -54,16 +54,30 @@ internal sealed class ObjectEventListener
     /// <summary>Stopwatch timestamp at which the last poll that found nothing started.</summary>
     public long LastEmptyPollStarted => Interlocked.Read(ref _lastEmptyPollStarted);
 
+    /// <summary>
+    /// Keeps up to extensions.blobs.maxDegreeOfParallelism events in flight: polls for more (at most batchSize, at most
+    /// the free slots) whenever fewer run; each received batch runs, is acknowledged and heartbeats on its own.
+    /// </summary>
     public async Task RunAsync(CancellationToken stopping, CancellationToken abort)
     {
         var visibility = _settings.Queues.VisibilityTimeout;
+        var limit = Math.Max(1, _settings.Objects.MaxDegreeOfParallelism);
+        var running = new List<Task>();
+        var inFlight = 0;
         while (!stopping.IsCancellationRequested)
         {
+            while (running.Count > 0 && Volatile.Read(ref inFlight) >= limit)
+            {
+                await Task.WhenAny(running);
+                running.RemoveAll(t => t.IsCompleted);
+            }
+
             var pollStarted = Stopwatch.GetTimestamp();
             IReadOnlyList<ObjectEventDelivery> deliveries;
             try
             {
-                deliveries = await _events.ReceiveAsync(_zone, _settings.Queues.BatchSize, TimeSpan.Zero, visibility, stopping);
+                var free = limit - Volatile.Read(ref inFlight);
+                deliveries = await _events.ReceiveAsync(_zone, Math.Clamp(free, 1, _settings.Queues.BatchSize), TimeSpan.Zero, visibility, stopping);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -78,28 +92,54 @@ internal sealed class ObjectEventListener
 
             if (deliveries.Count == 0)
             {
-                Interlocked.Exchange(ref _lastEmptyPollStarted, pollStarted);
-                await Backoff.WaitQuietlyAsync(stopping);
+                running.RemoveAll(t => t.IsCompleted);
+                if (running.Count == 0)
+                {
+                    Interlocked.Exchange(ref _lastEmptyPollStarted, pollStarted);
+                    await Backoff.WaitQuietlyAsync(stopping);
+                }
+                else
+                {
+                    // Work still runs: poll again when a batch ends (its object may have successors) or after the back-off.
+                    await Task.WhenAny(Task.WhenAny(running), Backoff.WaitQuietlyAsync(stopping));
+                }
+
                 continue;
             }
 
             Backoff.Reset();
-            using (_tracker.Begin())
+            Interlocked.Add(ref inFlight, deliveries.Count);
+            var busy = _tracker.Begin();
+            running.Add(RunBatchAsync(deliveries, abort, () =>
             {
-                try
-                {
-                    await ProcessAsync(deliveries, abort);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
-                {
-                    // A provider call failed (ack, release, dead-letter): keep listening; at-least-once redelivery covers it.
-                    _logger.LogError(ex, BatchFailedTemplate, _zone);
-                }
-                catch (OperationCanceledException)
-                {
-                    // Aborted during shutdown.
-                }
-            }
+                Interlocked.Add(ref inFlight, -deliveries.Count);
+                busy.Dispose();
+            }));
+        }
+
+        await Task.WhenAll(running);
+    }
+
+    private async Task RunBatchAsync(IReadOnlyList<ObjectEventDelivery> deliveries, CancellationToken abort, Action done)
+    {
+        // Off the polling loop: the listener fetches the next batch while this one runs.
+        await Task.Yield();
+        try
+        {
+            await ProcessAsync(deliveries, abort);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
+        {
+            // A provider call failed (ack, release, dead-letter): keep listening; at-least-once redelivery covers it.
+            _logger.LogError(ex, BatchFailedTemplate, _zone);
+        }
+        catch (OperationCanceledException)
+        {
+            // Aborted during shutdown.
+        }
+        finally
+        {
+            done();
         }
     }
 

@@ -5,8 +5,22 @@ using Pipeline.Providers.Abstractions;
 namespace Pipeline.Host.Telemetry;
 
 /// <summary>Client spans for object store calls made inside a traced operation (an invocation).</summary>
-internal sealed class TracedObjectStore(IObjectStore inner, string system) : IObjectStore
+internal sealed class TracedObjectStore(IObjectStore inner, string system) : IObjectStore, IObjectReadWithInfo
 {
+    public async Task<ObjectRead?> OpenReadWithInfoAsync(string zone, string key, CancellationToken cancellationToken = default)
+    {
+        using var activity = Start("GetObject", zone, key);
+        try
+        {
+            return await inner.OpenReadWithInfoAsync(zone, key, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            Spans.Failed(activity, ex);
+            throw;
+        }
+    }
+
     public async Task<ObjectInfo> PutAsync(string zone, string key, Stream content, PutOptions? options = null, CancellationToken cancellationToken = default)
     {
         using var activity = Start("PutObject", zone, key);

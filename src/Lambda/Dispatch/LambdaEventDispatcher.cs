@@ -68,76 +68,88 @@ public sealed class LambdaEventDispatcher
         }
     }
 
-    /// <summary>One function call per created object; a message with any failed object is reported failed.</summary>
+    /// <summary>Messages of one object-event batch handled at once (their objects overlap their I/O, and their sends share batches).</summary>
+    internal const int ObjectConcurrency = 16;
+
+    /// <summary>
+    /// One function call per created object, up to <see cref="ObjectConcurrency"/> messages at once (a message's own
+    /// objects in order); a message with any failed object is reported failed.
+    /// </summary>
     internal async Task<SqsBatchResponse> DispatchObjectEventsAsync(SqsEvent sqsEvent, LambdaInvocationContext context, CancellationToken cancellationToken)
     {
-        var binding = _function.Binding;
-        var failures = new List<SqsBatchItemFailure>();
-        foreach (var record in sqsEvent.Records)
+        var records = sqsEvent.Records.ToList();
+        var failed = new bool[records.Count];
+        await Parallel.ForAsync(0, records.Count, new ParallelOptions { MaxDegreeOfParallelism = ObjectConcurrency, CancellationToken = cancellationToken }, async (i, ct) =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            S3EventNotification? notification;
+            failed[i] = !await DispatchObjectMessageAsync(records[i], context, ct);
+        });
+
+        return new SqsBatchResponse { BatchItemFailures = [.. records.Where((_, i) => failed[i]).Select(r => new SqsBatchItemFailure { ItemIdentifier = r.MessageId })] };
+    }
+
+    /// <summary>False when the message is to be reported failed.</summary>
+    private async Task<bool> DispatchObjectMessageAsync(SqsRecord record, LambdaInvocationContext context, CancellationToken cancellationToken)
+    {
+        var binding = _function.Binding;
+        cancellationToken.ThrowIfCancellationRequested();
+        S3EventNotification? notification;
+        try
+        {
+            notification = JsonSerializer.Deserialize(record.Body, LambdaEventsJsonContext.Default.S3EventNotification);
+        }
+        catch (JsonException ex)
+        {
+            _logger.LogError(ex, UnreadableMessageLog, record.MessageId);
+            return false;
+        }
+
+        if (notification is null || (notification.Records is null && !notification.IsTestEvent))
+        {
+            _logger.LogError(UnreadableMessageLog, record.MessageId);
+            return false;
+        }
+
+        if (notification.IsTestEvent)
+        {
+            _logger.LogInformation(SkippedTestEventLog, notification.Bucket, record.MessageId);
+            return true;
+        }
+
+        foreach (var s3 in notification.Records!)
+        {
+            var bucket = s3.S3.Bucket.Name;
+            var key = s3.S3.Object.DecodedKey;
+            if (!s3.IsObjectCreated)
+            {
+                _logger.LogInformation(SkippedNotCreatedLog, s3.EventName, bucket, key, binding.Name);
+                continue;
+            }
+
+            if (!Matches(binding, bucket, key))
+            {
+                _logger.LogWarning(SkippedNoMatchLog, bucket, key, binding.Name, binding.Zone, binding.Prefix);
+                continue;
+            }
+
+            var objectCreated = new ObjectCreatedEvent(
+                binding.Zone ?? bucket,
+                key,
+                s3.S3.Object.Size,
+                (s3.S3.Object.ETag ?? string.Empty).Trim('"'),
+                s3.S3.Object.VersionId,
+                s3.EventTime);
             try
             {
-                notification = JsonSerializer.Deserialize(record.Body, LambdaEventsJsonContext.Default.S3EventNotification);
+                await _function.InvokeObjectCreatedAsync(objectCreated, context, cancellationToken);
             }
-            catch (JsonException ex)
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
-                _logger.LogError(ex, UnreadableMessageLog, record.MessageId);
-                failures.Add(new SqsBatchItemFailure { ItemIdentifier = record.MessageId });
-                continue;
-            }
-
-            if (notification is null || (notification.Records is null && !notification.IsTestEvent))
-            {
-                _logger.LogError(UnreadableMessageLog, record.MessageId);
-                failures.Add(new SqsBatchItemFailure { ItemIdentifier = record.MessageId });
-                continue;
-            }
-
-            if (notification.IsTestEvent)
-            {
-                _logger.LogInformation(SkippedTestEventLog, notification.Bucket, record.MessageId);
-                continue;
-            }
-
-            foreach (var s3 in notification.Records!)
-            {
-                var bucket = s3.S3.Bucket.Name;
-                var key = s3.S3.Object.DecodedKey;
-                if (!s3.IsObjectCreated)
-                {
-                    _logger.LogInformation(SkippedNotCreatedLog, s3.EventName, bucket, key, binding.Name);
-                    continue;
-                }
-
-                if (!Matches(binding, bucket, key))
-                {
-                    _logger.LogWarning(SkippedNoMatchLog, bucket, key, binding.Name, binding.Zone, binding.Prefix);
-                    continue;
-                }
-
-                var objectCreated = new ObjectCreatedEvent(
-                    binding.Zone ?? bucket,
-                    key,
-                    s3.S3.Object.Size,
-                    (s3.S3.Object.ETag ?? string.Empty).Trim('"'),
-                    s3.S3.Object.VersionId,
-                    s3.EventTime);
-                try
-                {
-                    await _function.InvokeObjectCreatedAsync(objectCreated, context, cancellationToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                {
-                    _logger.LogError(ex, ObjectFailedLog, binding.Name, bucket, key, record.MessageId);
-                    failures.Add(new SqsBatchItemFailure { ItemIdentifier = record.MessageId });
-                    break;
-                }
+                _logger.LogError(ex, ObjectFailedLog, binding.Name, bucket, key, record.MessageId);
+                return false;
             }
         }
 
-        return new SqsBatchResponse { BatchItemFailures = failures };
+        return true;
     }
 
     /// <summary>

@@ -45,3 +45,48 @@ public sealed record ObjectInfo(
     DateTimeOffset LastModified,
     string ContentType,
     IReadOnlyDictionary<string, string> Metadata);
+
+/// <summary>
+/// Optional capability of an <see cref="IObjectStore"/>: open an object and learn its info (ETag, size, last-modified,
+/// metadata) from the same answer — one GET on S3 instead of a HEAD and a GET. Callers use
+/// <see cref="ObjectStoreReads.OpenReadWithInfoAsync"/>, which falls back to HEAD + open on stores without it.
+/// </summary>
+public interface IObjectReadWithInfo
+{
+    /// <summary>The open content and the info of the version it reads, or null when the object does not exist.</summary>
+    Task<ObjectRead?> OpenReadWithInfoAsync(string zone, string key, CancellationToken cancellationToken = default);
+}
+
+/// <summary>An open object and the info of the version being read; disposing it closes the content.</summary>
+public sealed record ObjectRead(Stream Content, ObjectInfo Info) : IAsyncDisposable
+{
+    public ValueTask DisposeAsync() => Content.DisposeAsync();
+}
+
+public static class ObjectStoreReads
+{
+    /// <summary>One request where the store can (<see cref="IObjectReadWithInfo"/>), else HEAD then open.</summary>
+    public static async Task<ObjectRead?> OpenReadWithInfoAsync(this IObjectStore store, string zone, string key, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        if (store is IObjectReadWithInfo reader)
+        {
+            return await reader.OpenReadWithInfoAsync(zone, key, cancellationToken).ConfigureAwait(false);
+        }
+
+        var info = await store.HeadAsync(zone, key, cancellationToken).ConfigureAwait(false);
+        if (info is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return new ObjectRead(await store.OpenReadAsync(zone, key, cancellationToken).ConfigureAwait(false), info);
+        }
+        catch (ObjectNotFoundException)
+        {
+            return null;
+        }
+    }
+}

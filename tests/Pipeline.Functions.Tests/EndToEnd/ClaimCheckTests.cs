@@ -57,7 +57,7 @@ public sealed class ClaimCheckTests
             var keys = await ChunkKeysAsync(host.Services.GetRequiredService<IObjectStore>());
             Assert.Equal(3, keys.Count);
             Assert.All(keys, k => Assert.StartsWith("chunks/transactions/big.ndjson/", k, StringComparison.Ordinal));
-            Assert.All(keys, k => Assert.EndsWith(".ndjson.gz", k, StringComparison.Ordinal));
+            Assert.All(keys, k => Assert.EndsWith(".parquet", k, StringComparison.Ordinal));
         }
 
         var summary = await harness.SummaryAsync(Ct);
@@ -99,6 +99,7 @@ public sealed class ClaimCheckTests
     [InlineData("missing")]
     [InlineData("corrupt")]
     [InlineData("truncated")]
+    [InlineData("flipped")]
     [InlineData("other-records")]
     public async Task Run_ChunkDamaged_ThatMessageDeadLetteredOthersLoadedAndReconciled(string damage)
     {
@@ -136,10 +137,28 @@ public sealed class ClaimCheckTests
                     Assert.True(await store.DeleteAsync("prepare", victim, Ct));
                     break;
                 case "corrupt":
-                    await PutAsync(Encoding.UTF8.GetBytes("this is not gzip"));
+                    await PutAsync(Encoding.UTF8.GetBytes("this is not Parquet"));
                     break;
                 case "truncated":
                     await PutAsync(original[..(original.Length / 2)]);
+                    break;
+                case "flipped":
+                    // One flipped byte that the records depend on (not, say, a column statistic): the first from a third in.
+                    for (var i = original.Length / 3; ; i++)
+                    {
+                        var flipped = (byte[])original.Clone();
+                        flipped[i] ^= 0xFF;
+                        try
+                        {
+                            await ParquetChunkFormat.ReadAsync(new MemoryStream(flipped), Ct);
+                        }
+                        catch (InvalidDataException)
+                        {
+                            await PutAsync(flipped);
+                            break;
+                        }
+                    }
+
                     break;
                 default:
                     // A readable chunk with valid records, but not the ones the claim check names.

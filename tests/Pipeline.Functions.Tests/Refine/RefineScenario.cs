@@ -1,4 +1,5 @@
 using Pipeline.Functions.Refine;
+using Pipeline.Functions.Tests.Parquet;
 using static Pipeline.Functions.Tests.Refine.RefineTestBed;
 
 namespace Pipeline.Functions.Tests.Refine;
@@ -50,11 +51,14 @@ internal static class RefineScenario
     public static async Task<object> ResultsAsync(RefineTestBed bed, RefineReport report)
     {
         var zone = new SortedDictionary<string, string[]>(StringComparer.Ordinal);
+        var zoneTypes = new SortedDictionary<string, string>(StringComparer.Ordinal);
         for (var day = report.From; day <= report.To; day = day.AddDays(1))
         {
             foreach (var key in new[] { DailyRefiner.ExposureKey(day), DailyRefiner.PositionsKey(day) })
             {
                 zone[key] = (await bed.ReadZoneAsync(key)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                zoneTypes[key[..key.IndexOf('/', StringComparison.Ordinal)]] =
+                    string.Join(", ", DuckDbParquet.Describe(await bed.ReadZoneBytesAsync(key)).Select(c => $"{c.Column} {c.Type}"));
             }
         }
 
@@ -64,6 +68,7 @@ internal static class RefineScenario
             daily_counterparty_exposure = Normalize(await bed.RowsAsync("SELECT * FROM daily_counterparty_exposure ORDER BY trade_date, counterparty_lei")),
             positions = Normalize(await bed.RowsAsync("SELECT * FROM positions ORDER BY as_of_date, account_id, isin")),
             zone,
+            zone_types = zoneTypes,
         };
     }
 

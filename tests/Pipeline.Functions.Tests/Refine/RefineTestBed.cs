@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Functions.Refine;
+using Pipeline.Functions.Tests.Parquet;
 using Pipeline.Functions.Transactions;
 using Pipeline.Providers.Abstractions;
 using Pipeline.Providers.Embedded;
@@ -51,6 +52,9 @@ internal sealed class RefineTestBed : IAsyncDisposable
         services = collection.BuildServiceProvider();
     }
 
+    /// <summary>The embedded data root: objects live under <c>objects/&lt;zone&gt;/&lt;key&gt;</c>.</summary>
+    public string DataRoot => root;
+
     public IWarehouse Warehouse => services.GetRequiredService<IWarehouse>();
 
     public IObjectStore Store => services.GetRequiredService<IObjectStore>();
@@ -67,11 +71,24 @@ internal sealed class RefineTestBed : IAsyncDisposable
         await Warehouse.MergeAsync(WarehouseSchema.Batches(trades), TestContext.Current.CancellationToken);
     }
 
-    public async Task<string> ReadZoneAsync(string key)
+    /// <summary>The refine object's bytes (Parquet).</summary>
+    public async Task<byte[]> ReadZoneBytesAsync(string key)
     {
         await using var stream = await Store.OpenReadAsync("refine", key, TestContext.Current.CancellationToken);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        return await reader.ReadToEndAsync(TestContext.Current.CancellationToken);
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy, TestContext.Current.CancellationToken);
+        return copy.ToArray();
+    }
+
+    /// <summary>
+    /// The refine object's rows as read by DuckDB, one line each: <c>column=value</c> pairs, every value as DuckDB's
+    /// VARCHAR cast (exact decimal text at scale 10, ISO dates); empty for a partition without rows.
+    /// </summary>
+    public async Task<string> ReadZoneAsync(string key)
+    {
+        var bytes = await ReadZoneBytesAsync(key);
+        var columns = DuckDbParquet.Describe(bytes).Select(c => c.Column).ToArray();
+        return string.Concat(DuckDbParquet.Rows(bytes).Select(row => string.Join(", ", columns.Select((c, i) => $"{c}={row[i]}")) + "\n"));
     }
 
     public async Task<IReadOnlyList<Dictionary<string, object?>>> RowsAsync(string sql)

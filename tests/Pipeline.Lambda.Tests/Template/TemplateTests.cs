@@ -208,7 +208,8 @@ public sealed class TemplateTests(DeployedStack stack) : IClassFixture<DeployedS
         }
 
         Assert.InRange(load.GetProperty("BatchSize").GetInt32(), 1, 10);
-        Assert.Equal(10, enrich.GetProperty("BatchSize").GetInt32());
+        Assert.Equal(100, enrich.GetProperty("BatchSize").GetInt32());
+        Assert.Equal(1, enrich.GetProperty("MaximumBatchingWindowInSeconds").GetInt32());
     }
 
     [Fact]

@@ -15,7 +15,7 @@ namespace Pipeline.Providers.Aws.S3;
 /// only: the result comes from the PUT (or CompleteMultipartUpload) response, never from a HEAD afterwards, so a writer
 /// needs s3:PutObject and nothing else.
 /// </summary>
-internal sealed class S3ObjectStore : IObjectStore
+internal sealed class S3ObjectStore : IObjectStore, IObjectReadWithInfo
 {
     /// <summary>First read of every put: bodies smaller than this never rent a part-sized buffer.</summary>
     private const int SmallBufferBytes = 1 << 20;
@@ -107,6 +107,34 @@ internal sealed class S3ObjectStore : IObjectStore
         {
             throw Translate(e, zone, key, "read");
         }
+    }
+
+    /// <summary>One GET: the answer's headers carry what a HEAD would (ETag, size, last-modified, type, metadata).</summary>
+    public async Task<ObjectRead?> OpenReadWithInfoAsync(string zone, string key, CancellationToken cancellationToken = default)
+    {
+        ObjectKeys.Validate(key);
+        GetObjectResponse response;
+        try
+        {
+            response = await _s3.GetObjectAsync(_options.BucketFor(zone), key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound && e.ErrorCode != "NoSuchBucket")
+        {
+            return null;
+        }
+        catch (AmazonS3Exception e)
+        {
+            throw Translate(e, zone, key, "read");
+        }
+
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in response.Metadata.Keys)
+        {
+            metadata[StripMetaPrefix(name)] = response.Metadata[name];
+        }
+
+        var info = new ObjectInfo(zone, key, response.ContentLength, Unquote(response.ETag), ToOffset(response.LastModified), response.Headers.ContentType ?? "application/octet-stream", metadata);
+        return new ObjectRead(new ResponseStream(response), info);
     }
 
     public async Task<ObjectInfo?> HeadAsync(string zone, string key, CancellationToken cancellationToken = default)
