@@ -13,7 +13,10 @@ namespace Pipeline.Functions.Functions;
 public sealed class EnrichedQueueSender(IMessageQueue queue, PipelineSettings settings)
 {
     /// <summary>Longest a message waits for company while other invocations are still running.</summary>
-    public static readonly TimeSpan Linger = TimeSpan.FromMilliseconds(20);
+    public static readonly TimeSpan DefaultLinger = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>Settable for tests, which tell "sent at once" from "sent after the linger" without timing.</summary>
+    internal TimeSpan Linger { get; init; } = DefaultLinger;
 
     private readonly object gate = new();
     private readonly List<Entry> waiting = [];

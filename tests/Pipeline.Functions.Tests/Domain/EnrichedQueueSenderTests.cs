@@ -46,10 +46,13 @@ public sealed class EnrichedQueueSenderTests : IDisposable
     public async Task SendAsync_OneInvocationAlone_SendsAtOnce()
     {
         await inner.EnsureQueueAsync(new QueueDefinition(Queue), Ct);
-        using (sender.Enter())
+
+        // With an hour's linger, a send that waited for company would not finish within the test's minute.
+        var lingering = new EnrichedQueueSender(queue, new PipelineSettings("raw", "quarantine", "reference", "prepare", Queue)) { Linger = TimeSpan.FromHours(1) };
+        using (lingering.Enter())
         {
-            var send = sender.SendAsync([Message(1)], Ct);
-            Assert.True(await Task.WhenAny(send, Task.Delay(EnrichedQueueSender.Linger / 2, Ct)) == send, "a lone invocation must not wait for company");
+            var send = lingering.SendAsync([Message(1)], Ct);
+            Assert.True(await Task.WhenAny(send, Task.Delay(TimeSpan.FromMinutes(1), Ct)) == send, "a lone invocation must not wait for company");
             await send;
         }
 
