@@ -73,6 +73,28 @@ public sealed class IsolatedStartCommandTests
         }
     }
 
+    [Fact]
+    public async Task Start_EnvironmentVariableAndLocalSettingsValue_WorkerSeesTheEnvironmentVariable()
+    {
+        // local.settings.json sets WorkerApp__Greeting; the real environment (the host process's only) must win, as with func.
+        var (exitCode, output) = await RunAsync(
+            ["--functions", "OnUpload"],
+            expectStarted: true,
+            environment: new Dictionary<string, string> { ["WorkerApp__Greeting"] = "hello from the environment" },
+            prepareDataRoot: dataRoot =>
+            {
+                // A file copied into the zone folder by hand is announced on the first receive.
+                var folder = Path.Combine(dataRoot, "objects", "raw", "uploads");
+                Directory.CreateDirectory(folder);
+                File.WriteAllText(Path.Combine(folder, "hello.txt"), "hi");
+            },
+            waitFor: "greeting:");
+
+        Assert.Equal(0, exitCode);
+        Assert.Contains("Object uploads/hello.txt (2 bytes) created in raw; greeting: hello from the environment", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("hello from local.settings.json", output, StringComparison.Ordinal);
+    }
+
     private static string CopyApp()
     {
         var source = WorkerApp.ScriptRoot();
@@ -88,7 +110,12 @@ public sealed class IsolatedStartCommandTests
     }
 
     private static async Task<(int ExitCode, string Output)> RunAsync(
-        string[] extraArgs, bool expectStarted, string? scriptRoot = null, IReadOnlyDictionary<string, string>? environment = null)
+        string[] extraArgs,
+        bool expectStarted,
+        string? scriptRoot = null,
+        IReadOnlyDictionary<string, string>? environment = null,
+        Action<string>? prepareDataRoot = null,
+        string waitFor = "Host started")
     {
         var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent?.Name ?? "Debug";
         var hostDll = Path.Combine(RepoRoot.Find(), "src", "Host", "bin", configuration, "net10.0", "Pipeline.Host.dll");
@@ -96,6 +123,7 @@ public sealed class IsolatedStartCommandTests
         var dataRoot = Directory.CreateTempSubdirectory("pipeline-isolated-").FullName;
         try
         {
+            prepareDataRoot?.Invoke(dataRoot);
             var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
             foreach (var arg in new[] { hostDll, "start", "--script-root", scriptRoot ?? WorkerApp.ScriptRoot(), "--data-root", dataRoot }.Concat(extraArgs))
             {
@@ -123,7 +151,7 @@ public sealed class IsolatedStartCommandTests
                     output.AppendLine(line);
                 }
 
-                if (line.Contains("Host started", StringComparison.Ordinal))
+                if (line.Contains(waitFor, StringComparison.Ordinal))
                 {
                     started.TrySetResult();
                 }
