@@ -28,6 +28,7 @@ public sealed class FunctionsHost : IAsyncDisposable
     private const string StoppingTemplate = "Stopping host: no new work; waiting up to {ShutdownTimeout} for in-flight work";
     private const string AbortingTemplate = "In-flight work did not finish within {ShutdownTimeout}; cancelling it and releasing its messages";
     private const string StoppedTemplate = "Host stopped";
+    private const string IgnoredAzureKeyTemplate = "host.json: '{Key}' is an Azure Functions setting this host does not implement; it has no effect here";
     private const string ListenerCrashedTemplate = "A trigger listener stopped unexpectedly";
 
     private readonly ServiceProvider _services;
@@ -113,6 +114,11 @@ public sealed class FunctionsHost : IAsyncDisposable
             }
 
             _logger.LogInformation(StartingTemplate, Functions.Count, Provider);
+            foreach (var key in Settings.IgnoredAzureKeys)
+            {
+                _logger.LogWarning(IgnoredAzureKeyTemplate, key);
+            }
+
             var loggers = _services.GetRequiredService<ILoggerFactory>();
             var triggerLogger = loggers.CreateLogger("Host.Triggers");
 

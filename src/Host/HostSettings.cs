@@ -21,6 +21,13 @@ public sealed record HostSettings
     /// <summary>logging.logLevel: category prefix ("default" for all) → minimum level.</summary>
     public IReadOnlyDictionary<string, LogLevel> LogLevels { get; init; } = new Dictionary<string, LogLevel>(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Paths of host.json keys Azure Functions documents but this host does not implement (e.g.
+    /// <c>logging.applicationInsights</c>): accepted so Azure apps run unchanged, without effect; the host logs each as a
+    /// warning when it starts.
+    /// </summary>
+    public IReadOnlyList<string> IgnoredAzureKeys { get; init; } = [];
+
     /// <summary>Reads host.json; a missing file yields the defaults.</summary>
     /// <exception cref="HostConfigurationException">When a field is invalid; the message names it and what was expected.</exception>
     public static HostSettings Load(string path)

@@ -100,14 +100,48 @@ public sealed class HostJsonTests
     }
 
     [Theory]
-    [InlineData("""{ "version": "2.0", "extensionBundle": { "id": "Microsoft.Azure.Functions.ExtensionBundle" } }""", "'extensionBundle'")]
-    [InlineData("""{ "version": "2.0", "logging": { "applicationInsights": { } } }""", "'logging.applicationInsights'")]
-    [InlineData("""{ "version": "2.0", "extensions": { "http": { } } }""", "'extensions.http'")]
-    public void Parse_AzureKeyThisHostDoesNotImplement_ThrowsSayingSo(string json, string path)
+    [InlineData("""{ "version": "2.0", "extensionBundle": { "id": "Microsoft.Azure.Functions.ExtensionBundle" } }""", "extensionBundle")]
+    [InlineData("""{ "version": "2.0", "logging": { "applicationInsights": { } } }""", "logging.applicationInsights")]
+    [InlineData("""{ "version": "2.0", "extensions": { "http": { } } }""", "extensions.http")]
+    public void Parse_AzureKeyThisHostDoesNotImplement_AcceptsAndReportsIt(string json, string path)
     {
-        var error = Assert.Throws<HostConfigurationException>(() => HostSettings.Parse(json));
+        var settings = HostSettings.Parse(json);
 
-        Assert.StartsWith($"host.json: unsupported key {path}: an Azure Functions setting this host does not implement", error.Message, StringComparison.Ordinal);
+        Assert.Equal([path], settings.IgnoredAzureKeys);
+    }
+
+    [Fact]
+    public void Parse_FuncTemplateHostJson_AcceptsWithOneIgnoredKey()
+    {
+        // Exactly what `func init --worker-runtime dotnet-isolated` writes.
+        const string json = """
+            {
+                "version": "2.0",
+                "logging": {
+                    "applicationInsights": {
+                        "samplingSettings": {
+                            "isEnabled": true,
+                            "excludedTypes": "Request"
+                        },
+                        "enableLiveMetricsFilters": true
+                    }
+                }
+            }
+            """;
+
+        var settings = HostSettings.Parse(json);
+
+        Assert.Equal(["logging.applicationInsights"], settings.IgnoredAzureKeys);
+        Assert.Empty(settings.LogLevels);
+    }
+
+    [Fact]
+    public void Parse_MisspelledKeyNextToAzureKey_StillThrows()
+    {
+        var error = Assert.Throws<HostConfigurationException>(() => HostSettings.Parse(
+            """{ "version": "2.0", "logging": { "applicationInsights": { }, "logLevl": { } } }"""));
+
+        Assert.StartsWith("host.json: unknown key 'logging.logLevl'; did you mean 'logLevel'?", error.Message, StringComparison.Ordinal);
     }
 
     [Theory]

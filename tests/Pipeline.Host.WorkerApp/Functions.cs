@@ -46,7 +46,7 @@ public sealed class Functions(ILogger<Functions> logger, IConfiguration configur
     [Function("OnUpload")]
     public void OnUpload([ObjectCreatedTrigger("%UploadZone%", Prefix = "uploads/")] ObjectCreatedEvent created)
     {
-        logger.LogInformation("Object {Key} ({Size} bytes) created in {Zone}", created.Key, created.Size, created.Zone);
+        logger.LogInformation("Object {Key} ({Size} bytes) created in {Zone}; greeting: {Greeting}", created.Key, created.Size, created.Zone, configuration["WorkerApp:Greeting"]);
         Effects.Write("OnUpload", created.Key);
     }
 

@@ -21,8 +21,8 @@ internal static class HostJsonParser
     private static readonly string[] RetryKeys = ["strategy", "maxRetryCount", "delayInterval", "minimumInterval", "maximumInterval", "maxumumInterval"];
     private static readonly string[] LoggingKeys = ["logLevel"];
 
-    // Keys Azure's host.json schema documents that this host does not implement: still rejected, but the message says
-    // so instead of suggesting a typo, since they come from real Azure apps.
+    // Keys Azure's host.json schema documents that this host does not implement: accepted (they come from real Azure
+    // apps, e.g. the func template's logging.applicationInsights) and reported as start-up warnings, not suggested as typos.
     private static readonly Dictionary<string, string[]> AzureKeysNotImplemented = new(StringComparer.Ordinal)
     {
         [string.Empty] =
@@ -66,18 +66,19 @@ internal static class HostJsonParser
                 throw Error(source, "version", $"\"{HostSettings.SupportedVersion}\"", version);
             }
 
-            CheckKeys(source, string.Empty, root, RootKeys);
+            var ignored = new List<string>();
+            CheckKeys(source, string.Empty, root, RootKeys, ignored);
             var settings = new HostSettings();
             if (TryGet(root, "extensions", out var extensions))
             {
                 ExpectObject(source, "extensions", extensions);
-                CheckKeys(source, "extensions", extensions, ExtensionsKeys);
+                CheckKeys(source, "extensions", extensions, ExtensionsKeys, ignored);
             }
 
             if (TryGet(root, "extensions", out _) && TryGet(extensions, "queues", out var queues))
             {
                 ExpectObject(source, "extensions.queues", queues);
-                CheckKeys(source, "extensions.queues", queues, QueuesKeys);
+                CheckKeys(source, "extensions.queues", queues, QueuesKeys, ignored);
                 var q = settings.Queues;
                 settings = settings with
                 {
@@ -95,7 +96,7 @@ internal static class HostJsonParser
             if (TryGet(root, "extensions", out var extensionsForObjects) && TryGet(extensionsForObjects, "blobs", out var blobs))
             {
                 ExpectObject(source, "extensions.blobs", blobs);
-                CheckKeys(source, "extensions.blobs", blobs, BlobsKeys);
+                CheckKeys(source, "extensions.blobs", blobs, BlobsKeys, ignored);
                 settings = settings with
                 {
                     Objects = settings.Objects with
@@ -123,14 +124,14 @@ internal static class HostJsonParser
             if (TryGet(root, "logging", out var logging))
             {
                 ExpectObject(source, "logging", logging);
-                CheckKeys(source, "logging", logging, LoggingKeys);
+                CheckKeys(source, "logging", logging, LoggingKeys, ignored);
             }
 
             // logLevel's keys are category names (any string), so they are not checked against a list.
             if (TryGet(root, "logging", out _) && TryGet(logging, "logLevel", out var logLevel))
             {
                 ExpectObject(source, "logging.logLevel", logLevel);
-                CheckKeys(source, "logging.logLevel", logLevel, known: null);
+                CheckKeys(source, "logging.logLevel", logLevel, known: null, ignored);
                 var levels = new Dictionary<string, LogLevel>(StringComparer.OrdinalIgnoreCase);
                 foreach (var property in logLevel.EnumerateObject())
                 {
@@ -149,14 +150,14 @@ internal static class HostJsonParser
                 settings = settings with { LogLevels = levels };
             }
 
-            return settings;
+            return settings with { IgnoredAzureKeys = ignored };
         }
     }
 
     private static RetrySettings ParseRetry(string source, JsonElement retry)
     {
         ExpectObject(source, "retry", retry);
-        CheckKeys(source, "retry", retry, RetryKeys);
+        CheckKeys(source, "retry", retry, RetryKeys, ignored: null);
         if (!TryGet(retry, "strategy", out var strategyElement))
         {
             throw new HostConfigurationException($"{source}: 'retry.strategy' is missing; expected \"fixedDelay\" or \"exponentialBackoff\".");
@@ -249,9 +250,10 @@ internal static class HostJsonParser
 
     /// <summary>
     /// Fails on a key not in <paramref name="known"/> (null = any name) and on a key repeated in another case, naming
-    /// its full path: a misspelled key would otherwise be silently ignored and its default used.
+    /// its full path: a misspelled key would otherwise be silently ignored and its default used. An Azure-documented key
+    /// this host does not implement is added to <paramref name="ignored"/> instead.
     /// </summary>
-    private static void CheckKeys(string source, string parentPath, JsonElement parent, string[]? known)
+    private static void CheckKeys(string source, string parentPath, JsonElement parent, string[]? known, List<string>? ignored)
     {
         var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var property in parent.EnumerateObject())
@@ -267,10 +269,12 @@ internal static class HostJsonParser
                 continue;
             }
 
-            if (AzureKeysNotImplemented.TryGetValue(parentPath, out var azure) && azure.Contains(property.Name, StringComparer.OrdinalIgnoreCase))
+            if (ignored is not null
+                && AzureKeysNotImplemented.TryGetValue(parentPath, out var azure)
+                && azure.Contains(property.Name, StringComparer.OrdinalIgnoreCase))
             {
-                throw new HostConfigurationException(
-                    $"{source}: unsupported key '{path}': an Azure Functions setting this host does not implement; remove it (supported here: {string.Join(", ", known)}).");
+                ignored.Add(path);
+                continue;
             }
 
             var suggestion = ClosestKey(property.Name, known);
