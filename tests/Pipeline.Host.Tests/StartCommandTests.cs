@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 
 namespace Pipeline.Host.Tests;
 
@@ -70,58 +69,7 @@ public sealed class StartCommandTests
                 start.ArgumentList.Add(arg);
             }
 
-            using var process = Process.Start(start)!;
-            var output = new StringBuilder();
-            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            void OnLine(string? line)
-            {
-                if (line is null)
-                {
-                    return;
-                }
-
-                lock (output)
-                {
-                    output.AppendLine(line);
-                }
-
-                if (line.Contains("Host started", StringComparison.Ordinal))
-                {
-                    started.TrySetResult();
-                }
-            }
-
-            process.OutputDataReceived += (_, e) => OnLine(e.Data);
-            process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            try
-            {
-                if (expectListening)
-                {
-                    await started.Task.WaitAsync(timeout.Token);
-                }
-
-                if (stop)
-                {
-                    using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-                    await kill.WaitForExitAsync(timeout.Token);
-                }
-
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException("The sample app did not start/stop in time. Output:\n" + output);
-            }
-
-            lock (output)
-            {
-                return (process.ExitCode, output.ToString());
-            }
+            return await HostProcess.RunAsync(start, expectListening ? "Host started" : null, stop, TimeSpan.FromSeconds(60), "The sample app");
         }
         finally
         {

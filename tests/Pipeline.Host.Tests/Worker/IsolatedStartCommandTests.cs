@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text;
 
 namespace Pipeline.Host.Tests.Worker;
 
@@ -136,54 +134,7 @@ public sealed class IsolatedStartCommandTests
                 start.Environment[name] = value;
             }
 
-            using var process = Process.Start(start)!;
-            var output = new StringBuilder();
-            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            void OnLine(string? line)
-            {
-                if (line is null)
-                {
-                    return;
-                }
-
-                lock (output)
-                {
-                    output.AppendLine(line);
-                }
-
-                if (line.Contains(waitFor, StringComparison.Ordinal))
-                {
-                    started.TrySetResult();
-                }
-            }
-
-            process.OutputDataReceived += (_, e) => OnLine(e.Data);
-            process.ErrorDataReceived += (_, e) => OnLine(e.Data);
-            process.BeginOutputReadLine();
-            process.BeginErrorReadLine();
-
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            try
-            {
-                if (expectStarted)
-                {
-                    await started.Task.WaitAsync(timeout.Token);
-                    using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]);
-                    await kill.WaitForExitAsync(timeout.Token);
-                }
-
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException("The host did not start/stop in time. Output:\n" + output);
-            }
-
-            lock (output)
-            {
-                return (process.ExitCode, output.ToString());
-            }
+            return await HostProcess.RunAsync(start, expectStarted ? waitFor : null, expectStarted, TimeSpan.FromSeconds(90), "The host");
         }
         finally
         {
