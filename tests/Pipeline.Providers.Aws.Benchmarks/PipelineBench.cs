@@ -31,7 +31,9 @@ internal static class PipelineBench
     private static readonly string[] Venues = ["XNAS", "XNYS", "XETR", "XPAR", "XAMS", "XLON", "XTKS", "XMIL"];
     private static readonly string[] Classes = ["EQUITY", "EQUITY", "BOND", "FX", "DERIVATIVE"];
 
-    private sealed record Measure(string Shape, string Design, int Objects, long Records, double Seconds, RequestCounts Counts, long PeakRssKb);
+    /// <param name="CpuSeconds">The design's own processes (the run's host and worker; the naive design's threads in this process).</param>
+    /// <param name="MotoCpuSeconds">moto's CPU time during the measurement.</param>
+    private sealed record Measure(string Shape, string Design, int Objects, long Records, double Seconds, RequestCounts Counts, long PeakRssKb, double CpuSeconds, double MotoCpuSeconds);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -94,16 +96,23 @@ internal static class PipelineBench
                 capacities.Add(await MotoCapacityAsync(moto, postgres));
                 var start = await RunAppAsync(moto, postgres, root, app, empty, "start", 0, 0);
                 starts.Add(start.Seconds);
-                foreach (var measure in new[]
+                var measures = new List<Measure>
                 {
                     await RunAppAsync(moto, postgres, root, app, small, "single-trade objects", objects, objects),
                     await NaiveAsync(moto, postgres, small, "single-trade objects", objects),
-                    await RunAppAsync(moto, postgres, root, app, big, "one big file", 1, records),
-                    await NaiveAsync(moto, postgres, naiveBig, "one big file", 1),
-                })
+                };
+
+                // --records 0: the single-trade shape only.
+                if (records > 0)
+                {
+                    measures.Add(await RunAppAsync(moto, postgres, root, app, big, "one big file", 1, records));
+                    measures.Add(await NaiveAsync(moto, postgres, naiveBig, "one big file", 1));
+                }
+
+                foreach (var measure in measures)
                 {
                     results.Add(measure);
-                    Console.WriteLine($"run {run}: {measure.Shape,-22} {measure.Design,-8} {measure.Records,7:N0} records in {measure.Seconds,7:F2} s = {measure.Records / measure.Seconds,8:F1} records/s, {(double)measure.Counts.Total / measure.Objects,8:F2} requests/object (S3 {measure.Counts.S3}, SQS {measure.Counts.Sqs})");
+                    Console.WriteLine($"run {run}: {measure.Shape,-22} {measure.Design,-8} {measure.Records,7:N0} records in {measure.Seconds,7:F2} s = {measure.Records / measure.Seconds,8:F1} records/s, {(double)measure.Counts.Total / measure.Objects,8:F2} requests/object (S3 {measure.Counts.S3}, SQS {measure.Counts.Sqs}); CPU s: design {measure.CpuSeconds:F1}, moto {measure.MotoCpuSeconds:F1} ({measure.Counts.Total / Math.Max(0.001, measure.MotoCpuSeconds):F0} requests per moto CPU-second)");
                 }
             }
 
@@ -111,13 +120,13 @@ internal static class PipelineBench
             Console.WriteLine($"app start + empty run (host, worker, summary): median {Median(starts):F2} s — included in the pipeline's figures below");
             Console.WriteLine($"moto's capacity on this machine now: median {Median(capacities):F0} S3 HEADs/s with 16 in flight (recording on) — a design needing r requests per record tops out near capacity / r records/s");
             Console.WriteLine();
-            Console.WriteLine("| shape | design | records | records/s | requests/object S3 | SQS | requests/1,000 records S3 | SQS | peak RSS |");
-            Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+            Console.WriteLine("| shape | design | records | records/s | requests/object S3 | SQS | requests/1,000 records S3 | SQS | peak RSS | CPU s design / moto |");
+            Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var group in results.GroupBy(r => (r.Shape, r.Design)))
             {
                 var m = group.OrderBy(r => r.Records / r.Seconds).ElementAt(group.Count() / 2);
                 var rate = Median(group.Select(r => r.Records / r.Seconds));
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {m.Shape} | {m.Design} | {m.Records:N0} | {rate:F1} | {(double)m.Counts.S3 / m.Objects:F2} | {(double)m.Counts.Sqs / m.Objects:F2} | {1000.0 * m.Counts.S3 / m.Records:F1} | {1000.0 * m.Counts.Sqs / m.Records:F1} | {(m.PeakRssKb > 0 ? $"{m.PeakRssKb / 1024} MiB" : "in-process")} |"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {m.Shape} | {m.Design} | {m.Records:N0} | {rate:F1} | {(double)m.Counts.S3 / m.Objects:F2} | {(double)m.Counts.Sqs / m.Objects:F2} | {1000.0 * m.Counts.S3 / m.Records:F1} | {1000.0 * m.Counts.Sqs / m.Records:F1} | {(m.PeakRssKb > 0 ? $"{m.PeakRssKb / 1024} MiB" : "in-process")} | {m.CpuSeconds:F1} / {m.MotoCpuSeconds:F1} |"));
             }
 
             foreach (var group in results.GroupBy(r => (r.Shape, r.Design)))
@@ -169,7 +178,7 @@ internal static class PipelineBench
         var start = new ProcessStartInfo(timeBinary ?? "dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = root };
         if (timeBinary is not null)
         {
-            foreach (var a in new[] { "-f", "%M", "-o", rss, "dotnet" })
+            foreach (var a in new[] { "-f", "%M %U %S", "-o", rss, "dotnet" })
             {
                 start.ArgumentList.Add(a);
             }
@@ -186,12 +195,14 @@ internal static class PipelineBench
         }
 
         await moto.StartRecordingAsync();
+        var motoCpu = moto.ProcessorTime;
         var sw = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync();
         var seconds = sw.Elapsed.TotalSeconds;
+        var motoSeconds = (moto.ProcessorTime - motoCpu).TotalSeconds;
         var counts = await moto.StopRecordingAsync(deployment.ZoneOf);
         var summary = JsonNode.Parse(await output);
         if (process.ExitCode != 0 || summary?["reconciled"]?.GetValue<bool>() != true || summary["loaded"]!.GetValue<long>() != records)
@@ -199,9 +210,12 @@ internal static class PipelineBench
             throw new InvalidOperationException($"run on {folder} exited {process.ExitCode} without loading {records} reconciled records:\n{await output}\n{await error}");
         }
 
-        var peak = long.TryParse((await File.ReadAllTextAsync(rss)).Trim(), CultureInfo.InvariantCulture, out var kb) ? kb : 0;
+        // "%M %U %S": peak RSS in KiB, user and system CPU seconds of the run and the children it reaped (the worker).
+        var time = (await File.ReadAllTextAsync(rss)).Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
         File.Delete(rss);
-        return new Measure(shape, objects == 0 ? "start" : "pipeline", Math.Max(1, objects), records, seconds, counts, peak);
+        var peak = time.Length > 0 && long.TryParse(time[0], CultureInfo.InvariantCulture, out var kb) ? kb : 0;
+        var cpu = time.Length > 2 ? double.Parse(time[1], CultureInfo.InvariantCulture) + double.Parse(time[2], CultureInfo.InvariantCulture) : double.NaN;
+        return new Measure(shape, objects == 0 ? "start" : "pipeline", Math.Max(1, objects), records, seconds, counts, peak, cpu, motoSeconds);
     }
 
     /// <summary>
@@ -227,6 +241,8 @@ internal static class PipelineBench
         var files = Directory.GetFiles(folder).Order(StringComparer.Ordinal).ToList();
         var total = files.Sum(f => File.ReadLines(f).Count(l => l.Length > 0));
         await moto.StartRecordingAsync();
+        var motoCpu = moto.ProcessorTime;
+        var ownCpu = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         foreach (var file in files)
         {
@@ -287,6 +303,8 @@ internal static class PipelineBench
         });
         await consumer;
         var seconds = sw.Elapsed.TotalSeconds;
+        var motoSeconds = (moto.ProcessorTime - motoCpu).TotalSeconds;
+        var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - ownCpu).TotalSeconds;
         await done.CancelAsync();
         try
         {
@@ -298,7 +316,7 @@ internal static class PipelineBench
         }
 
         var counts = await moto.StopRecordingAsync(deployment.ZoneOf);
-        return new Measure(shape, "naive", objects, total, seconds, counts, 0);
+        return new Measure(shape, "naive", objects, total, seconds, counts, 0, cpuSeconds, motoSeconds);
     }
 
     private sealed class Deployment

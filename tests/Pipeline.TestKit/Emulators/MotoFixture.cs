@@ -31,6 +31,21 @@ public class MotoFixture : IAsyncLifetime
 
     public void RequireAvailable() => EmulatorProcess.RequireAvailable(UnavailableReason);
 
+    /// <summary>CPU time the moto process has used so far (benchmarks report the emulator's share of a run).</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            if (_process is null || _process.HasExited)
+            {
+                return TimeSpan.Zero;
+            }
+
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     public async ValueTask InitializeAsync()
     {
         var python = LocatePython();
