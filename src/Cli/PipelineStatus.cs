@@ -102,15 +102,8 @@ public sealed record PipelineStatus(
 
     private static async Task<ObjectStates> ObjectStatesAsync(IServiceProvider services, IObjectStore store, PipelineSettings settings, CancellationToken cancellationToken)
     {
-        // Listings only (no object reads): a manifest's key names its source key and ETag.
-        var manifests = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var info in store.ListAsync(settings.PrepareZone, PipelineSettings.ManifestPrefix, cancellationToken))
-        {
-            if (info.Key.EndsWith(".json", StringComparison.Ordinal))
-            {
-                manifests.Add(info.Key);
-            }
-        }
+        // A per-object manifest's key names its source key and ETag (no read); a batch manifest is read (one GET each).
+        var manifests = await ManifestReader.ProcessedAsync(store, settings, cache: null, cancellationToken);
 
         var dead = services.GetService<IObjectEventSource>() is IObjectEventDeadLetters deadLetters
             ? await deadLetters.ListDeadLettersAsync(settings.RawZone, cancellationToken)

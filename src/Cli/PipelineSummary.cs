@@ -8,7 +8,8 @@ namespace Pipeline.Cli;
 
 /// <summary>
 /// The state of a data root, reconciled from independent sources. Objects: the raw zone's listing, each current
-/// object version in exactly one state — processed (its manifest in the prepare zone), quarantined whole (its
+/// object version in exactly one state — processed (a manifest in the prepare zone lists it: its own, or the batch
+/// manifest of the objects enriched with it), quarantined whole (its
 /// file.json in the quarantine zone), dead-lettered (the object-event dead letter, with its error) — or pending.
 /// Records: every valid (transaction_id, version) a manifest lists is in the warehouse (transaction_versions) or
 /// in the dead-letter queue; every invalid record is an entry in the quarantine zone, counted there and compared
@@ -68,9 +69,6 @@ public sealed record PipelineSummary
 
     private const int MaxProblems = 50;
 
-    /// <summary>Object reads in flight at once while summarising.</summary>
-    private const int ReadParallelism = 16;
-
     public static async Task<PipelineSummary> ComputeAsync(
         IObjectStore store,
         IWarehouse warehouse,
@@ -123,27 +121,15 @@ public sealed record PipelineSummary
             quarantineKeys.Add((info.Key, info.ETag));
         }
 
-        // Source 3: the manifests EnrichTransactions writes last, per object version it finished.
+        // Source 3: the manifests EnrichTransactions writes last, per object version it finished: per-object manifests
+        // and batch manifests alike, one GET per manifest object (the source side cannot come from the warehouse it is
+        // checked against), each object version once.
         var manifested = new HashSet<string>(StringComparer.Ordinal);
         var unreadable = 0;
         long read = 0, valid = 0, quarantined = 0;
         var validVersions = new Dictionary<string, string>(StringComparer.Ordinal);
-        var manifestInfos = new List<ObjectInfo>();
-        await foreach (var info in store.ListAsync(settings.PrepareZone, PipelineSettings.ManifestPrefix, cancellationToken))
-        {
-            if (info.Key.EndsWith(".json", StringComparison.Ordinal))
-            {
-                manifestInfos.Add(info);
-            }
-        }
-
-        // One GET per manifest (the source side cannot come from the warehouse it is checked against); side by side,
-        // since each is a round trip. Then accounted in listing order.
-        var manifests = new Manifest[manifestInfos.Count];
-        await Parallel.ForAsync(0, manifestInfos.Count, new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism, CancellationToken = cancellationToken }, async (i, ct) =>
-        {
-            manifests[i] = await ReadManifestAsync(store, settings, manifestInfos[i], cache, ct);
-        });
+        var manifests = await ManifestReader.ReadAllAsync(store, settings, cache?.Manifests, cancellationToken);
+        var manifestsByKey = manifests.ToDictionary(m => Manifest.KeyFor(m.SourceKey, m.SourceEtag), StringComparer.Ordinal);
 
         foreach (var manifest in manifests)
         {
@@ -243,7 +229,7 @@ public sealed record PipelineSummary
         }
 
         // Source 6: the dead-letter queue.
-        var deadLettered = await DeadLetteredVersionsAsync(queue, deadLetterQueue, store, settings, cache, cancellationToken);
+        var deadLettered = await DeadLetteredVersionsAsync(queue, deadLetterQueue, store, settings, manifestsByKey, cancellationToken);
         deadLettered.ExceptWith(loadedVersions);
 
         long missing = 0;
@@ -340,7 +326,7 @@ public sealed record PipelineSummary
     }
 
     /// <summary>Versions inside dead-lettered messages; the messages are peeked and released, not removed.</summary>
-    private static async Task<HashSet<string>> DeadLetteredVersionsAsync(IMessageQueue queue, string deadLetterQueue, IObjectStore store, PipelineSettings settings, SummaryReads? cache, CancellationToken cancellationToken)
+    private static async Task<HashSet<string>> DeadLetteredVersionsAsync(IMessageQueue queue, string deadLetterQueue, IObjectStore store, PipelineSettings settings, IReadOnlyDictionary<string, Manifest> manifests, CancellationToken cancellationToken)
     {
         var versions = new HashSet<string>(StringComparer.Ordinal);
         var sourceVersions = new Dictionary<string, List<string>?>(StringComparer.Ordinal);
@@ -365,7 +351,7 @@ public sealed record PipelineSummary
                             // A claim check: its records are lines [first, first + records) of the source's .versions list
                             // (written by enrichment in the same order), so it counts even when the chunk is gone.
                             var claim = JsonSerializer.Deserialize(message.Body, ChunkJsonContext.Default.EnrichedChunkMessage)!;
-                            var listed = await SourceVersionsAsync(store, settings, claim.SourceKey, claim.SourceEtag, sourceVersions, cache, cancellationToken);
+                            var listed = await SourceVersionsAsync(store, settings, claim.SourceKey, claim.SourceEtag, sourceVersions, manifests, cancellationToken);
                             if (listed is null || claim.FirstRecord < 0 || claim.FirstRecord + claim.Records > listed.Count)
                             {
                                 versions.Add("(claim check without a versions list) " + message.MessageId);
@@ -407,7 +393,7 @@ public sealed record PipelineSummary
         return versions;
     }
 
-    private static async Task<List<string>?> SourceVersionsAsync(IObjectStore store, PipelineSettings settings, string sourceKey, string sourceEtag, Dictionary<string, List<string>?> seen, SummaryReads? cache, CancellationToken cancellationToken)
+    private static async Task<List<string>?> SourceVersionsAsync(IObjectStore store, PipelineSettings settings, string sourceKey, string sourceEtag, Dictionary<string, List<string>?> seen, IReadOnlyDictionary<string, Manifest> manifests, CancellationToken cancellationToken)
     {
         var key = Manifest.KeyFor(sourceKey, sourceEtag);
         if (seen.TryGetValue(key, out var known))
@@ -415,70 +401,26 @@ public sealed record PipelineSummary
             return known;
         }
 
+        // Read with the other manifests already; else (an ETag spelled differently) its own manifest, if any.
         List<string>? lines;
-        try
+        if (manifests.TryGetValue(key, out var manifest))
         {
-            var manifest = await ReadManifestAsync(store, settings, new ObjectInfo(settings.PrepareZone, key, 0, string.Empty, default, string.Empty, new Dictionary<string, string>()), cache, cancellationToken);
             lines = manifest.Versions;
         }
-        catch (ObjectNotFoundException)
+        else
         {
-            lines = null;
+            try
+            {
+                lines = (await ManifestReader.ReadOneAsync(store, settings, key, cancellationToken)).Versions;
+            }
+            catch (ObjectNotFoundException)
+            {
+                lines = null;
+            }
         }
 
         seen[key] = lines;
         return lines;
-    }
-
-    /// <summary>
-    /// A manifest with its versions: one GET (two for a manifest of the older layout, whose versions are a .versions
-    /// object beside it). Kept in <paramref name="cache"/> by key and listed ETag, so a summary computed again in the
-    /// same run reads only manifests it has not seen (a manifest is rewritten only with the same content).
-    /// </summary>
-    private static async Task<Manifest> ReadManifestAsync(IObjectStore store, PipelineSettings settings, ObjectInfo listed, SummaryReads? cache, CancellationToken cancellationToken)
-    {
-        // No ETag (a claim check names the manifest without a listing): whatever this run read of it.
-        if (cache is not null && cache.Manifests.TryGetValue(listed.Key, out var known) && (listed.ETag.Length == 0 || known.ETag == listed.ETag))
-        {
-            return known.Manifest;
-        }
-
-        Manifest manifest;
-        await using (var stream = await store.OpenReadAsync(settings.PrepareZone, listed.Key, cancellationToken))
-        {
-            manifest = await JsonSerializer.DeserializeAsync(stream, ManifestJsonContext.Default.Manifest, cancellationToken)
-                ?? throw new InvalidDataException($"Manifest {listed.Key} is empty.");
-        }
-
-        if (manifest.Versions is null)
-        {
-            try
-            {
-                await using var versions = await store.OpenReadAsync(settings.PrepareZone, Manifest.VersionsKeyFor(manifest.SourceKey, manifest.SourceEtag), cancellationToken);
-                using var reader = new StreamReader(versions, Encoding.UTF8);
-                var lines = new List<string>();
-                while (await reader.ReadLineAsync(cancellationToken) is { } line)
-                {
-                    if (line.Length > 0)
-                    {
-                        lines.Add(line);
-                    }
-                }
-
-                manifest = manifest with { Versions = lines };
-            }
-            catch (ObjectNotFoundException)
-            {
-                // Reported by the caller as a missing versions list.
-            }
-        }
-
-        if (cache is not null && listed.ETag.Length > 0)
-        {
-            cache.Manifests[listed.Key] = (listed.ETag, manifest);
-        }
-
-        return manifest;
     }
 
     private static async Task<IReadOnlyList<(string Field, string Message)>> ReadQuarantineReasonsAsync(IObjectStore store, PipelineSettings settings, string key, string etag, SummaryReads? cache, CancellationToken cancellationToken)
@@ -513,7 +455,7 @@ public sealed record PipelineSummary
 /// </summary>
 public sealed class SummaryReads
 {
-    internal System.Collections.Concurrent.ConcurrentDictionary<string, (string ETag, Manifest Manifest)> Manifests { get; } = new(StringComparer.Ordinal);
+    internal ManifestCache Manifests { get; } = new();
 
     internal System.Collections.Concurrent.ConcurrentDictionary<string, (string ETag, IReadOnlyList<(string Field, string Message)> Reasons)> QuarantineReasons { get; } = new(StringComparer.Ordinal);
 }

@@ -127,7 +127,7 @@ public static class RunProgress
             });
     }
 
-    /// <summary>Polls the raw objects present now (their manifests mark them done) and the versions loaded.</summary>
+    /// <summary>Polls the raw objects present now (their manifests mark them done; a batch manifest is read once) and the versions loaded.</summary>
     public static async Task<Func<CancellationToken, Task<ProgressSample>>> PollerAsync(IObjectStore store, IWarehouse warehouse, PipelineSettings settings, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -139,13 +139,10 @@ public static class RunProgress
             expected.Add(Manifest.KeyFor(info.Key, info.ETag));
         }
 
+        var cache = new ManifestCache();
         return async ct =>
         {
-            var done = 0;
-            await foreach (var info in store.ListAsync(settings.PrepareZone, PipelineSettings.ManifestPrefix, ct))
-            {
-                done += expected.Contains(info.Key) ? 1 : 0;
-            }
+            var done = (await ManifestReader.ProcessedAsync(store, settings, cache, ct)).Count(expected.Contains);
 
             var loaded = await warehouse.QueryAsync("SELECT COUNT(*) FROM transaction_versions", null, ct);
             return new ProgressSample(done, expected.Count, Convert.ToInt64(loaded.Rows[0][0], CultureInfo.InvariantCulture));

@@ -24,6 +24,7 @@ public static class PipelineServices
         services.AddSingleton(_ => PipelineSettings.From(configuration));
         services.AddSingleton<ReferenceDataCache>();
         services.AddSingleton<EnrichedQueueSender>();
+        services.AddSingleton<ManifestBatcher>();
         services.AddSingleton<WarehouseTables>();
         services.AddOptions<IngestionOptions>().Bind(configuration.GetSection(IngestionOptions.SectionName));
         services.AddSingleton<TradeIngestor>();

@@ -13,7 +13,8 @@ namespace Pipeline.Functions.Functions;
 /// <summary>
 /// L0 → L1: streams a raw transaction file, validates and enriches each record, publishes the valid
 /// ones to the FIFO queue (10 messages per send, shared with the invocations running at once) and quarantines the
-/// invalid ones at deterministic keys. One GET of the object, one PUT of its manifest (versions inside).
+/// invalid ones at deterministic keys. One GET of the object; its manifest (versions inside) goes into one batch
+/// manifest PUT shared with the invocations running at once (a claim-check object's, into a PUT of its own).
 /// A small file (fewer than <see cref="EnrichmentOptions.ClaimCheckMinRecords"/> valid records) sends its records
 /// inline, one message group per account; a larger one writes them in chunk objects (Parquet) to the prepare
 /// zone and sends one claim-check message per chunk (group = the source object). Re-running the same object version produces
@@ -22,6 +23,7 @@ namespace Pipeline.Functions.Functions;
 public sealed class EnrichTransactions(
     IObjectStore store,
     EnrichedQueueSender sender,
+    ManifestBatcher manifests,
     ReferenceDataCache referenceData,
     PipelineSettings settings,
     IOptions<EnrichmentOptions> options,
@@ -38,6 +40,7 @@ public sealed class EnrichTransactions(
     {
         ArgumentNullException.ThrowIfNull(created);
         using var sending = sender.Enter();
+        using var bookkeeping = manifests.Enter();
 
         // One GET tells the current version and reads it (no HEAD first); a small object is read once, into memory,
         // and the reader's passes (sniff, syntax check, records) read the copy.
@@ -160,7 +163,9 @@ public sealed class EnrichTransactions(
                 logger.LogWarning(UnreadableTemplate, created.Key, outcome.Unreadable);
             }
 
-            // The bookkeeping is one object: the manifest with the versions list inside (one PUT).
+            // The bookkeeping, written last (after every effect above is durable): a small object's manifest goes into
+            // the batch manifest of the invocations running now (one PUT for all); a claim-check object's versions list
+            // can be large, so it streams into a manifest of its own (one PUT).
             var manifest = new Manifest
             {
                 SourceKey = created.Key,
@@ -172,6 +177,23 @@ public sealed class EnrichTransactions(
                 Messages = claimCheck ? chunks : packer.MessageCount,
                 Unreadable = outcome.Unreadable,
             };
+            if (!claimCheck)
+            {
+                var listed = new List<string>((int)Math.Min(outcome.Valid, enrichment.ClaimCheckMinRecords));
+                foreach (var line in await File.ReadAllLinesAsync(versionsFile, cancellationToken))
+                {
+                    if (line.Length > 0)
+                    {
+                        listed.Add(line);
+                    }
+                }
+
+                await bookkeeping.AddAsync(manifest with { Versions = listed }, cancellationToken);
+                logger.LogInformation(DoneTemplate, created.Key, outcome.Records, outcome.Valid, packer.MessageCount, "inline", outcome.Quarantined);
+                return;
+            }
+
+            bookkeeping.Dispose();
             var manifestFile = versionsFile + ".manifest";
             try
             {

@@ -7,6 +7,8 @@ namespace Pipeline.Functions.Functions;
 /// manifests/&lt;source key&gt;/&lt;etag&gt;.json in ONE put, with every valid (transaction_id, version) in
 /// <see cref="Versions"/> (in record order) — the source side of reconciliation. Manifests written before the
 /// versions moved inside have them in a .versions file beside (<see cref="VersionsKeyFor"/>); readers fall back to it.
+/// A small (inline) object's manifest is written inside a <see cref="BatchManifest"/> with the others enriched at the
+/// same time instead (one PUT per batch, <see cref="ManifestBatcher"/>); a claim-check object keeps its own.
 /// </summary>
 public sealed record Manifest
 {
@@ -67,10 +69,37 @@ public sealed record Manifest
 
     public static string VersionsKeyFor(string sourceKey, string etag) =>
         $"{PipelineSettings.ManifestPrefix}{sourceKey}/{Transactions.QuarantineKeys.SafeEtag(etag)}.versions";
+
+    /// <summary>Where batch manifests live (beside the per-object ones, whose keys start with the raw prefix).</summary>
+    public const string BatchPrefix = PipelineSettings.ManifestPrefix + "batches/";
+
+    /// <summary>True for a batch manifest's key (<see cref="BatchManifest"/>).</summary>
+    public static bool IsBatchKey(string key) => key.StartsWith(BatchPrefix, StringComparison.Ordinal);
+}
+
+/// <summary>
+/// The manifests of several object versions enriched together, in ONE object at manifests/batches/&lt;hash&gt;.json
+/// (the hash is over the sorted (source key, ETag) pairs, so writing the same batch again writes the same object).
+/// Written only after every listed object's effects (messages accepted, quarantine entries and chunks written) are
+/// durable; an object never listed is pending and processed again. An object version may appear in more than one
+/// batch (a redelivered event): readers count it once.
+/// </summary>
+public sealed record BatchManifest
+{
+    public required List<Manifest> Objects { get; init; }
+
+    public static string KeyFor(IEnumerable<Manifest> manifests)
+    {
+        ArgumentNullException.ThrowIfNull(manifests);
+        var ids = string.Join('\n', manifests.Select(m => m.SourceKey + "\u001f" + m.SourceEtag).Order(StringComparer.Ordinal));
+        var hash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(ids)));
+        return $"{Manifest.BatchPrefix}{hash[..32]}.json";
+    }
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(Manifest))]
+[JsonSerializable(typeof(BatchManifest))]
 public sealed partial class ManifestJsonContext : JsonSerializerContext
 {
 }

@@ -55,7 +55,7 @@ public sealed class AccountingTests
         {
             var store = host.Services.GetRequiredService<IObjectStore>();
             var info = await store.HeadAsync("raw", "transactions/trades-2026-11-24.ndjson", Ct);
-            Assert.True(await store.DeleteAsync("prepare", Manifest.KeyFor(info!.Key, info.ETag), Ct));
+            Assert.True(await UnclaimAsync(store, info!.Key, info.ETag));
         }
 
         var summary = await harness.SummaryAsync(Ct);
@@ -64,6 +64,59 @@ public sealed class AccountingTests
 
         // Its records are loaded but no manifest lists them any more: each is named.
         Assert.Contains(summary.Problems, p => p.Contains("in the warehouse, but no manifest lists it", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Summary_BatchManifestClaimsObjectWhoseEffectsWereNotWritten_NotReconciledAndVersionNamed()
+    {
+        await using var harness = new PipelineHarness();
+        await harness.RunAsync(PipelineHarness.SampleFiles(), Ct);
+        await using (var host = await harness.BuildAsync())
+        {
+            // Uploaded, never enriched (no messages, nothing loaded), yet a batch manifest claims it beside a real one.
+            var record = TestData.Valid();
+            record["transaction_id"] = "TX-2026-CLAIMED";
+            await PipelineHarness.PutAsync(host, "transactions/claimed.json", System.Text.Encoding.UTF8.GetBytes(record.ToJsonString()), Ct);
+            var store = host.Services.GetRequiredService<IObjectStore>();
+            var info = await store.HeadAsync("raw", "transactions/claimed.json", Ct);
+            var claimed = new Manifest { SourceKey = info!.Key, SourceEtag = info.ETag, Format = "json", Records = 1, Valid = 1, Quarantined = 0, Messages = 1, Versions = ["TX-2026-CLAIMED\u001f1"] };
+            var batch = new BatchManifest { Objects = [claimed] };
+            using var body = new MemoryStream(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(batch, ManifestJsonContext.Default.BatchManifest));
+            await store.PutAsync("prepare", BatchManifest.KeyFor(batch.Objects), body, null, Ct);
+        }
+
+        var summary = await harness.SummaryAsync(Ct);
+        Assert.False(summary.Reconciled);
+        Assert.Empty(summary.PendingObjects);
+        Assert.Equal(1, summary.Missing);
+        Assert.Contains(summary.Problems, p => p.Contains("TX-2026-CLAIMED v1 from transactions/claimed.json: valid, but neither in the warehouse nor dead-lettered", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Summary_ObjectInTwoBatchManifests_CountedOnce()
+    {
+        await using var harness = new PipelineHarness();
+        await harness.RunAsync(PipelineHarness.SampleFiles(), Ct);
+        await using (var host = await harness.BuildAsync())
+        {
+            // A redelivered event after the batch was written: the same object version in a second batch.
+            var store = host.Services.GetRequiredService<IObjectStore>();
+            var again = new List<Manifest>();
+            await foreach (var info in store.ListAsync("prepare", Manifest.BatchPrefix, Ct))
+            {
+                await using var stream = await store.OpenReadAsync("prepare", info.Key, Ct);
+                again.Add((await System.Text.Json.JsonSerializer.DeserializeAsync(stream, ManifestJsonContext.Default.BatchManifest, Ct))!.Objects[0]);
+            }
+
+            Assert.NotEmpty(again);
+            var batch = new BatchManifest { Objects = again };
+            using var body = new MemoryStream(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(batch, ManifestJsonContext.Default.BatchManifest));
+            await store.PutAsync("prepare", Manifest.BatchPrefix + "redelivered.json", body, null, Ct);
+        }
+
+        var summary = await harness.SummaryAsync(Ct);
+        Assert.True(summary.Reconciled, string.Join("\n", summary.Problems));
+        Assert.Equal(summary.Objects, summary.ProcessedObjects);
     }
 
     [Fact]
@@ -178,5 +231,47 @@ public sealed class AccountingTests
             Assert.True(DateTime.UtcNow < deadline, $"condition not met within {timeout}");
             await Task.Delay(100, Ct);
         }
+    }
+
+    /// <summary>Takes the object version out of whichever manifest claims it: its own, or a batch (rewritten without it).</summary>
+    private static async Task<bool> UnclaimAsync(IObjectStore store, string key, string etag)
+    {
+        if (await store.DeleteAsync("prepare", Manifest.KeyFor(key, etag), Ct))
+        {
+            return true;
+        }
+
+        var id = Manifest.KeyFor(key, etag);
+        var found = false;
+        var batches = new List<string>();
+        await foreach (var info in store.ListAsync("prepare", Manifest.BatchPrefix, Ct))
+        {
+            batches.Add(info.Key);
+        }
+
+        foreach (var batchKey in batches)
+        {
+            BatchManifest batch;
+            await using (var stream = await store.OpenReadAsync("prepare", batchKey, Ct))
+            {
+                batch = (await System.Text.Json.JsonSerializer.DeserializeAsync(stream, ManifestJsonContext.Default.BatchManifest, Ct))!;
+            }
+
+            var rest = batch.Objects.Where(m => Manifest.KeyFor(m.SourceKey, m.SourceEtag) != id).ToList();
+            if (rest.Count == batch.Objects.Count)
+            {
+                continue;
+            }
+
+            found = true;
+            await store.DeleteAsync("prepare", batchKey, Ct);
+            if (rest.Count > 0)
+            {
+                using var body = new MemoryStream(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new BatchManifest { Objects = rest }, ManifestJsonContext.Default.BatchManifest));
+                await store.PutAsync("prepare", batchKey, body, null, Ct);
+            }
+        }
+
+        return found;
     }
 }
