@@ -58,6 +58,29 @@ public sealed class ObjectAndTimerTriggerTests
     }
 
     [Fact]
+    public async Task ObjectTrigger_SlowEventInABatch_FinishedEventsSlotsTakeNewEvents()
+    {
+        // Two slots, three events waiting before the listener starts. The held event finishes only once both others
+        // have: with a slot freed per batch, a batch of [held, other] would keep the third event out until the minute ends.
+        var probe = new Probe();
+        await using var host = TestFunctionsHost.Create(new TestFunctionsHostOptions
+        {
+            FunctionTypes = [typeof(HeldObjectFunctions)],
+            Settings = new Dictionary<string, string?> { ["Zones:Raw"] = "raw" },
+            HostJson = """{ "version": "2.0", "extensions": { "queues": { "batchSize": 2 }, "blobs": { "maxDegreeOfParallelism": 2 } } }""",
+            Configure = b => b.Services.AddSingleton(probe),
+        });
+        await host.PutObjectAsync("raw", "in/held.json", "{}", Ct);
+        await host.PutObjectAsync("raw", "in/a.json", "{}", Ct);
+        await host.PutObjectAsync("raw", "in/b.json", "{}", Ct);
+
+        await host.Host.StartAsync(Ct);
+        await host.WaitUntilIdleAsync(cancellationToken: Ct);
+
+        Assert.Equal(["in/a.json", "in/b.json", "in/held.json released"], probe.Calls.Order(StringComparer.Ordinal).ToList());
+    }
+
+    [Fact]
     public async Task ObjectTrigger_OneFunctionFails_EventIsDeliveredAgain()
     {
         var probe = new Probe();
@@ -207,6 +230,31 @@ public sealed class ObjectAndTimerTriggerTests
             public int Max { get; set; }
 
             public TaskCompletionSource All { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    public sealed class HeldObjectFunctions(Probe probe)
+    {
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<Probe, (TaskCompletionSource Others, int[] Done)> States = new();
+
+        [Function("Held")]
+        public async Task RunAsync([ObjectTrigger("%Zones:Raw%")] ObjectCreatedEvent e)
+        {
+            var (others, done) = States.GetOrAdd(probe, _ => (new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), new int[1]));
+            if (e.Key != "in/held.json")
+            {
+                probe.Record(e.Key);
+                if (Interlocked.Increment(ref done[0]) == 2)
+                {
+                    others.TrySetResult();
+                }
+
+                return;
+            }
+
+            // The minute only bounds a failing run; the assertion names how the wait ended, not how long it took.
+            var released = await Task.WhenAny(others.Task, Task.Delay(TimeSpan.FromMinutes(1))) == others.Task;
+            probe.Record(released ? $"{e.Key} released" : $"{e.Key} timed out");
         }
     }
 

@@ -18,6 +18,9 @@ internal sealed class ObjectEventListener
     private const string NoDeadLetterTemplate = "Object event {Key} in zone '{Zone}' failed {ReceiveCount} times and its event source has no dead letter; it keeps being delivered";
     private const string HeartbeatFailedTemplate = "Visibility heartbeat on object events of zone '{Zone}' failed";
 
+    /// <summary>How long the listener waits for more free slots before polling for fewer than half a batch.</summary>
+    private static readonly TimeSpan GatherSlots = TimeSpan.FromMilliseconds(50);
+
     private readonly string _zone;
     private readonly IReadOnlyList<FunctionDescriptor> _functions;
     private readonly IObjectEventSource _events;
@@ -55,21 +58,68 @@ internal sealed class ObjectEventListener
     public long LastEmptyPollStarted => Interlocked.Read(ref _lastEmptyPollStarted);
 
     /// <summary>
-    /// Keeps up to extensions.blobs.maxDegreeOfParallelism events in flight: polls for more (at most batchSize, at most
-    /// the free slots) whenever fewer run; each received batch runs, is acknowledged and heartbeats on its own.
+    /// Keeps up to extensions.blobs.maxDegreeOfParallelism events in flight: a slot frees as soon as its event's
+    /// functions finish (not when the whole received batch does), and the listener polls for more — at most batchSize,
+    /// at most the free slots — once half a batch's worth of slots is free (or nothing runs), so the next events are
+    /// running while the previous ones finish. Each received batch is acknowledged (one request) and heartbeats on its own.
     /// </summary>
     public async Task RunAsync(CancellationToken stopping, CancellationToken abort)
     {
         var visibility = _settings.Queues.VisibilityTimeout;
         var limit = Math.Max(1, _settings.Objects.MaxDegreeOfParallelism);
+        var batchSize = Math.Clamp(_settings.Queues.BatchSize, 1, limit);
+
+        // A poll for fewer than half a batch costs a request for little; wait for more free slots unless nothing runs.
+        var threshold = Math.Max(1, batchSize / 2);
         var running = new List<Task>();
         var inFlight = 0;
+        var freed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Free(int count)
+        {
+            if (count > 0)
+            {
+                Interlocked.Add(ref inFlight, -count);
+                Interlocked.Exchange(ref freed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            }
+        }
+
         while (!stopping.IsCancellationRequested)
         {
-            while (running.Count > 0 && Volatile.Read(ref inFlight) >= limit)
+            // Wait for a free slot; with fewer than half a batch free, wait a moment longer for more (one poll then
+            // takes several events, not one request each) — bounded, so the last slots still fill.
+            var waitedForMore = false;
+            while (true)
             {
-                await Task.WhenAny(running);
-                running.RemoveAll(t => t.IsCompleted);
+                var signal = Volatile.Read(ref freed).Task;
+                var free = limit - Volatile.Read(ref inFlight);
+                if (free >= threshold || (free > 0 && waitedForMore) || free == limit)
+                {
+                    break;
+                }
+
+                try
+                {
+                    if (free > 0)
+                    {
+                        waitedForMore = true;
+                        await Task.WhenAny(signal, Task.Delay(GatherSlots, stopping));
+                        stopping.ThrowIfCancellationRequested();
+                    }
+                    else
+                    {
+                        await signal.WaitAsync(stopping);
+                    }
+                }
+                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+                {
+                    break;
+                }
+            }
+
+            running.RemoveAll(t => t.IsCompleted);
+            if (stopping.IsCancellationRequested)
+            {
+                break;
             }
 
             var pollStarted = Stopwatch.GetTimestamp();
@@ -77,7 +127,7 @@ internal sealed class ObjectEventListener
             try
             {
                 var free = limit - Volatile.Read(ref inFlight);
-                deliveries = await _events.ReceiveAsync(_zone, Math.Clamp(free, 1, _settings.Queues.BatchSize), TimeSpan.Zero, visibility, stopping);
+                deliveries = await _events.ReceiveAsync(_zone, Math.Clamp(free, 1, batchSize), TimeSpan.Zero, visibility, stopping);
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
             {
@@ -100,8 +150,8 @@ internal sealed class ObjectEventListener
                 }
                 else
                 {
-                    // Work still runs: poll again when a batch ends (its object may have successors) or after the back-off.
-                    await Task.WhenAny(Task.WhenAny(running), Backoff.WaitQuietlyAsync(stopping));
+                    // Work still runs: poll again when an event finishes (its object may have successors) or after the back-off.
+                    await Task.WhenAny(Volatile.Read(ref freed).Task, Task.WhenAny(running), Backoff.WaitQuietlyAsync(stopping));
                 }
 
                 continue;
@@ -110,23 +160,33 @@ internal sealed class ObjectEventListener
             Backoff.Reset();
             Interlocked.Add(ref inFlight, deliveries.Count);
             var busy = _tracker.Begin();
-            running.Add(RunBatchAsync(deliveries, abort, () =>
-            {
-                Interlocked.Add(ref inFlight, -deliveries.Count);
-                busy.Dispose();
-            }));
+            var released = 0;
+            running.Add(RunBatchAsync(
+                deliveries,
+                abort,
+                () =>
+                {
+                    Interlocked.Increment(ref released);
+                    Free(1);
+                },
+                () =>
+                {
+                    // Slots of events that never reached their functions (the batch failed early).
+                    Free(deliveries.Count - Volatile.Read(ref released));
+                    busy.Dispose();
+                }));
         }
 
         await Task.WhenAll(running);
     }
 
-    private async Task RunBatchAsync(IReadOnlyList<ObjectEventDelivery> deliveries, CancellationToken abort, Action done)
+    private async Task RunBatchAsync(IReadOnlyList<ObjectEventDelivery> deliveries, CancellationToken abort, Action eventDone, Action done)
     {
         // Off the polling loop: the listener fetches the next batch while this one runs.
         await Task.Yield();
         try
         {
-            await ProcessAsync(deliveries, abort);
+            await ProcessAsync(deliveries, abort, eventDone);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !abort.IsCancellationRequested)
         {
@@ -143,11 +203,21 @@ internal sealed class ObjectEventListener
         }
     }
 
-    private async Task ProcessAsync(IReadOnlyList<ObjectEventDelivery> deliveries, CancellationToken abort)
+    private async Task ProcessAsync(IReadOnlyList<ObjectEventDelivery> deliveries, CancellationToken abort, Action eventDone)
     {
         using var heartbeatStop = new CancellationTokenSource();
         var heartbeat = HeartbeatAsync(deliveries, heartbeatStop.Token);
-        var outcomes = await Task.WhenAll(deliveries.Select(d => DispatchAsync(d, abort)));
+        var outcomes = await Task.WhenAll(deliveries.Select(async d =>
+        {
+            try
+            {
+                return await DispatchAsync(d, abort);
+            }
+            finally
+            {
+                eventDone();
+            }
+        }));
         await heartbeatStop.CancelAsync();
         await heartbeat;
 
