@@ -12,6 +12,9 @@ namespace Pipeline.Cli;
 /// <summary>The main job: upload files and reference data, run the worker app's functions through the host until idle, print a reconciled summary.</summary>
 public static class RunCommand
 {
+    /// <summary>Uploads in flight at once.</summary>
+    private const int UploadParallelism = 16;
+
     /// <summary>Uploads (unless the same content is already there), runs, summarises. Exit code 0 only when reconciled.</summary>
     public static async Task<int> RunAsync(IReadOnlyList<string> paths, bool json, string? dataRoot, string? contentRootOption, TextWriter output, TextWriter error, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -73,25 +76,27 @@ public static class RunCommand
             await UploadIfChangedAsync(store, settings.ReferenceZone, key, Path.Combine(contentRoot, "local", "reference", key), references, cancellationToken);
         }
 
-        // Uploads side by side (each PUT is a round trip); the raw zone's events carry no order anyway.
+        // Uploads side by side (each PUT is a round trip; the raw zone's events carry no order anyway), while the host
+        // runs: the first objects are enriched while the last are still uploading.
         var uploaded = 0;
         var existing = await ListAsync(store, settings.RawZone, PipelineSettings.RawPrefix, cancellationToken);
-        await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (file, ct) =>
-        {
-            if (await UploadIfChangedAsync(store, settings.RawZone, file.Key, file.Path, existing, ct))
+        async Task UploadAsync(CancellationToken ct) =>
+            await Parallel.ForEachAsync(files, new ParallelOptions { MaxDegreeOfParallelism = UploadParallelism, CancellationToken = ct }, async (file, ct) =>
             {
-                Interlocked.Increment(ref uploaded);
-            }
-        });
+                if (await UploadIfChangedAsync(store, settings.RawZone, file.Key, file.Path, existing, ct))
+                {
+                    Interlocked.Increment(ref uploaded);
+                }
+            });
 
         await host.Services.GetRequiredService<WarehouseTables>().EnsureAsync(cancellationToken);
         var summary = RunProgress.ShouldShow(json, output)
             ? await RunProgress.TrackAsync(
                 Spectre.Console.AnsiConsole.Console,
-                () => RunUntilAccountedAsync(host, store, settings, timeout, error, cancellationToken),
+                () => RunUntilAccountedAsync(host, store, settings, timeout, error, cancellationToken, UploadAsync),
                 await RunProgress.PollerAsync(store, host.Services.GetRequiredService<IWarehouse>(), settings, cancellationToken),
                 cancellationToken)
-            : await RunUntilAccountedAsync(host, store, settings, timeout, error, cancellationToken);
+            : await RunUntilAccountedAsync(host, store, settings, timeout, error, cancellationToken, UploadAsync);
 
         if (json)
         {
@@ -110,7 +115,8 @@ public static class RunCommand
     /// deliverable again (a dead lease holder is detected, or the visibility timeout expires) — or until the timeout;
     /// then summarises. A timeout is not an error here: the summary lists what is still pending.
     /// </summary>
-    public static async Task<PipelineSummary> RunUntilAccountedAsync(FunctionsHost host, IObjectStore store, PipelineSettings settings, TimeSpan timeout, TextWriter error, CancellationToken cancellationToken)
+    /// <param name="whileRunning">Work done once the host has started (the run's uploads), awaited before waiting for idle.</param>
+    public static async Task<PipelineSummary> RunUntilAccountedAsync(FunctionsHost host, IObjectStore store, PipelineSettings settings, TimeSpan timeout, TextWriter error, CancellationToken cancellationToken, Func<CancellationToken, Task>? whileRunning = null)
     {
         ArgumentNullException.ThrowIfNull(host);
         ArgumentNullException.ThrowIfNull(error);
@@ -123,6 +129,11 @@ public static class RunCommand
         await host.StartAsync(cancellationToken);
         try
         {
+            if (whileRunning is not null)
+            {
+                await whileRunning(cancellationToken);
+            }
+
             while (true)
             {
                 var left = timeout - System.Diagnostics.Stopwatch.GetElapsedTime(began);

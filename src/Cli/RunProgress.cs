@@ -128,24 +128,26 @@ public static class RunProgress
     }
 
     /// <summary>Polls the raw objects present now (their manifests mark them done; a batch manifest is read once) and the versions loaded.</summary>
-    public static async Task<Func<CancellationToken, Task<ProgressSample>>> PollerAsync(IObjectStore store, IWarehouse warehouse, PipelineSettings settings, CancellationToken cancellationToken = default)
+    public static Task<Func<CancellationToken, Task<ProgressSample>>> PollerAsync(IObjectStore store, IWarehouse warehouse, PipelineSettings settings, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(warehouse);
         ArgumentNullException.ThrowIfNull(settings);
-        var expected = new HashSet<string>(StringComparer.Ordinal);
-        await foreach (var info in store.ListAsync(settings.RawZone, PipelineSettings.RawPrefix, cancellationToken))
-        {
-            expected.Add(Manifest.KeyFor(info.Key, info.ETag));
-        }
-
+        cancellationToken.ThrowIfCancellationRequested();
         var cache = new ManifestCache();
-        return async ct =>
+        return Task.FromResult<Func<CancellationToken, Task<ProgressSample>>>(async ct =>
         {
+            // Listed on every poll: `run` uploads while the host already runs.
+            var expected = new HashSet<string>(StringComparer.Ordinal);
+            await foreach (var info in store.ListAsync(settings.RawZone, PipelineSettings.RawPrefix, ct))
+            {
+                expected.Add(Manifest.KeyFor(info.Key, info.ETag));
+            }
+
             var done = (await ManifestReader.ProcessedAsync(store, settings, cache, ct)).Count(expected.Contains);
 
             var loaded = await warehouse.QueryAsync("SELECT COUNT(*) FROM transaction_versions", null, ct);
             return new ProgressSample(done, expected.Count, Convert.ToInt64(loaded.Rows[0][0], CultureInfo.InvariantCulture));
-        };
+        });
     }
 }
