@@ -37,7 +37,7 @@ public sealed class RunCrashTests : IDisposable
     public static TheoryData<string> KillPoints() => new()
     {
         "upload:3",     // a few raw objects written
-        "manifests:1",  // the first object enriched
+        "manifests:1",  // the first object enriched (claimed by a manifest: its own or a batch's)
         "manifests:20", // enrichment well under way
         "loaded",       // the warehouse has rows
         "delay:700",    // the moment from the bug report
@@ -109,7 +109,7 @@ public sealed class RunCrashTests : IDisposable
             var reached = kind switch
             {
                 "upload" => Count(Path.Combine(dataRoot, "objects", "raw", "transactions"), "*") >= arg,
-                "manifests" => Count(Path.Combine(dataRoot, "objects", "prepare", "manifests"), "*.json") >= arg,
+                "manifests" => ClaimedObjects(Path.Combine(dataRoot, "objects", "prepare", "manifests")) >= arg,
                 "loaded" => LoadedVersions(dataRoot) > 0,
                 "delay" => started.ElapsedMilliseconds >= arg,
                 _ => throw new ArgumentException(killPoint),
@@ -150,6 +150,37 @@ public sealed class RunCrashTests : IDisposable
         {
             return 0; // Not created yet, or locked for a moment.
         }
+    }
+
+    /// <summary>Object versions the manifests claim: one per per-object manifest, the listed ones of each batch manifest.</summary>
+    private static int ClaimedObjects(string folder)
+    {
+        var claimed = 0;
+        if (!Directory.Exists(folder))
+        {
+            return 0;
+        }
+
+        foreach (var file in Directory.EnumerateFiles(folder, "*.json", SearchOption.AllDirectories))
+        {
+            if (!file.Contains($"{Path.DirectorySeparatorChar}batches{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            {
+                claimed++;
+                continue;
+            }
+
+            try
+            {
+                using var batch = JsonDocument.Parse(File.ReadAllBytes(file));
+                claimed += batch.RootElement.GetProperty("objects").GetArrayLength();
+            }
+            catch (IOException)
+            {
+                // Replaced while read (the store writes by rename): counted on the next poll.
+            }
+        }
+
+        return claimed;
     }
 
     private static int Count(string folder, string pattern) =>
