@@ -90,12 +90,16 @@ internal static class PipelineBench
             Console.WriteLine($"moto {moto.Endpoint}, PostgreSQL on loopback; {objects} single-trade objects; one file of {records:N0} trades (naive: its first {naiveRecords:N0}); {runs} run(s); requests counted in moto's log (recording on for every design).");
             var results = new List<Measure>();
             var starts = new List<double>();
+            var startCpu = new List<double>();
             var capacities = new List<double>();
+            var floors = new List<(double PutsPerSecond, double GetsPerSecond, double MotoMsPerPut, double MotoMsPerGet)>();
             for (var run = 1; run <= runs; run++)
             {
                 capacities.Add(await MotoCapacityAsync(moto, postgres));
+                floors.Add(await FloorAsync(moto, postgres, small));
                 var start = await RunAppAsync(moto, postgres, root, app, empty, "start", 0, 0);
                 starts.Add(start.Seconds);
+                startCpu.Add(start.CpuSeconds);
                 var measures = new List<Measure>
                 {
                     await RunAppAsync(moto, postgres, root, app, small, "single-trade objects", objects, objects),
@@ -117,8 +121,11 @@ internal static class PipelineBench
             }
 
             Console.WriteLine();
-            Console.WriteLine($"app start + empty run (host, worker, summary): median {Median(starts):F2} s — included in the pipeline's figures below");
+            Console.WriteLine($"app start + empty run (host, worker, summary): median {Median(starts):F2} s, {Median(startCpu):F1} CPU s — included in the pipeline's figures below");
             Console.WriteLine($"moto's capacity on this machine now: median {Median(capacities):F0} S3 HEADs/s with 16 in flight (recording on) — a design needing r requests per record tops out near capacity / r records/s");
+            var putRate = Median(floors.Select(f => f.PutsPerSecond));
+            var getRate = Median(floors.Select(f => f.GetsPerSecond));
+            Console.WriteLine($"the floor for single-trade objects, alone on moto (16 in flight): uploads {putRate:F0}/s (moto {Median(floors.Select(f => f.MotoMsPerPut)):F1} CPU ms each), GETs {getRate:F0}/s (moto {Median(floors.Select(f => f.MotoMsPerGet)):F1} CPU ms each) — upload + one GET, nothing else, tops out near {1 / (1 / putRate + 1 / getRate):F0} objects/s");
             Console.WriteLine();
             Console.WriteLine("| shape | design | records | records/s | requests/object S3 | SQS | requests/1,000 records S3 | SQS | peak RSS | CPU s design / moto |");
             Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -153,6 +160,33 @@ internal static class PipelineBench
                 Directory.Delete(work, recursive: true);
             }
         }
+    }
+
+    /// <summary>
+    /// The requests every design makes for a single-trade object, alone on moto, 16 in flight: the upload (a PUT that
+    /// also notifies the event queue) and one GET. Objects/s for each, and moto's CPU per request.
+    /// </summary>
+    private static async Task<(double PutsPerSecond, double GetsPerSecond, double MotoMsPerPut, double MotoMsPerGet)> FloorAsync(RecordingMotoFixture moto, PostgresFixture postgres, string folder)
+    {
+        var deployment = await Deployment.CreateAsync(moto, postgres, repositoryRoot: null);
+        var bucket = deployment.Options.Buckets["raw"];
+        var files = Directory.GetFiles(folder).Order(StringComparer.Ordinal).ToList();
+        var options = new ParallelOptions { MaxDegreeOfParallelism = 16 };
+        await moto.StartRecordingAsync();
+        var cpu = moto.ProcessorTime;
+        var sw = Stopwatch.StartNew();
+        await Parallel.ForEachAsync(files, options, async (file, ct) => await deployment.S3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "transactions/" + Path.GetFileName(file), FilePath = file }, ct));
+        var puts = (files.Count / sw.Elapsed.TotalSeconds, (moto.ProcessorTime - cpu).TotalMilliseconds / files.Count);
+        cpu = moto.ProcessorTime;
+        sw.Restart();
+        await Parallel.ForEachAsync(files, options, async (file, ct) =>
+        {
+            using var got = await deployment.S3.GetObjectAsync(bucket, "transactions/" + Path.GetFileName(file), ct);
+            await got.ResponseStream.CopyToAsync(Stream.Null, ct);
+        });
+        var gets = (files.Count / sw.Elapsed.TotalSeconds, (moto.ProcessorTime - cpu).TotalMilliseconds / files.Count);
+        await moto.StopRecordingAsync(deployment.ZoneOf);
+        return (puts.Item1, gets.Item1, puts.Item2, gets.Item2);
     }
 
     /// <summary>Requests/s moto answers with 16 in flight (S3 HEADs of one small object): the ceiling every design shares.</summary>
