@@ -10,8 +10,12 @@ namespace Pipeline.Providers.Aws.Tests;
 /// </summary>
 public sealed class RequestBudgetTests(PostgresFixture postgres)
 {
-    /// <summary>S3 + SQS requests per single-trade object (README, "Request budget").</summary>
-    public const double Budget = 6.0;
+    /// <summary>
+    /// S3 + SQS requests per single-trade object (README, "Request budget"): measured 4.15 for 60 objects with
+    /// bookkeeping per batch (5.25 with a manifest per object); the margin is for how many objects share a batch,
+    /// which depends on timing.
+    /// </summary>
+    public const double Budget = 4.5;
 
     private const int Objects = 60;
 
