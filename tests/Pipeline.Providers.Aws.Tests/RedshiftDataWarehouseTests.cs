@@ -87,6 +87,33 @@ public sealed class RedshiftDataWarehouseTests
     public void RejectsRows_RedshiftError_OnlyDataAndConstraintErrorsRefuseTheRows(string error, bool rejects) =>
         Assert.Equal(rejects, RedshiftDataWarehouse.RejectsRows(error));
 
+    [Fact]
+    public async Task RejectsRows_DataApiServiceModel_ReportsErrorsAsTextOnly()
+    {
+        // Why RejectsRows reads Redshift's message: in the official service model (botocore, on the image) a failed
+        // statement's Error, and a failed sub-statement's, is a plain string beside Status = FAILED, and the API's
+        // statement exceptions carry only Message and StatementId — no SQLSTATE or error code to classify by. Should the
+        // model gain one, this fails and the classification should move to it.
+        var python = Pipeline.TestKit.Emulators.EmulatorProcess.FindOnPath("python3");
+        Pipeline.TestKit.Emulators.EmulatorProcess.RequireAvailable(python is null ? "python3 (with botocore) is not on PATH." : null);
+        var (exit, output) = await Pipeline.TestKit.Emulators.EmulatorProcess.RunAsync(python!, ["-c", """
+            import botocore.session, json
+            model = botocore.session.get_session().get_service_model('redshift-data')
+            shapes = {}
+            for name in ['DescribeStatementResponse', 'SubStatementData', 'ExecuteStatementException', 'BatchExecuteStatementException']:
+                shape = model.shape_for(name)
+                shapes[name] = {member: m.type_name for member, m in shape.members.items()}
+            print(json.dumps(shapes))
+            """], TestContext.Current.CancellationToken);
+        Assert.True(exit == 0, output);
+        var shapes = System.Text.Json.Nodes.JsonNode.Parse(output.Trim().Split('\n')[^1])!.AsObject();
+        Assert.Equal("string", shapes["DescribeStatementResponse"]!["Error"]!.GetValue<string>());
+        Assert.Equal("string", shapes["SubStatementData"]!["Error"]!.GetValue<string>());
+        var members = shapes.SelectMany(s => s.Value!.AsObject().Select(m => m.Key)).ToList();
+        Assert.DoesNotContain(members, m => m.Contains("Code", StringComparison.OrdinalIgnoreCase) || m.Contains("SqlState", StringComparison.OrdinalIgnoreCase));
+        Assert.Equal(["Message", "StatementId"], shapes["ExecuteStatementException"]!.AsObject().Select(m => m.Key).Order(StringComparer.Ordinal));
+    }
+
     [Theory]
     [InlineData("DELETE FROM trades")]
     [InlineData("SELECT 1; DROP TABLE trades")]
