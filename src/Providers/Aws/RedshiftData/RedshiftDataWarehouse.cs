@@ -149,7 +149,9 @@ internal sealed class RedshiftDataWarehouse : IWarehouse
     }
 
     /// <summary>
-    /// The Data API reports no SQLSTATE, only Redshift's message: these texts are the data and constraint errors
+    /// The Data API reports no SQLSTATE, only Redshift's message (DescribeStatement's and SubStatementData's Error are
+    /// plain strings beside Status FAILED; its exceptions carry Message and StatementId — pinned against the service
+    /// model by RejectsRows_DataApiServiceModel_ReportsErrorsAsTextOnly): these texts are the data and constraint errors
     /// (PostgreSQL classes 22 and 23) that refuse a row, so the caller may narrow the merge. Anything else (serializable
     /// isolation violations, cancellations, a missing table) keeps failing the whole call.
     /// </summary>
