@@ -39,42 +39,15 @@ public static class RedriveCommand
     /// attributes; FIFO messages get a new deduplication id, or the queue would drop them as duplicates of the original
     /// within its 5-minute window. A message is deleted from the dead letter only after its send succeeded.
     /// </summary>
-    public static async Task<int> RedriveMessagesAsync(IMessageQueue queues, string deadLetterQueue, string queue, CancellationToken cancellationToken = default)
+    public static Task<int> RedriveMessagesAsync(IMessageQueue queues, string deadLetterQueue, string queue, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(queues);
-        var moved = 0;
         var stamp = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
-        try
-        {
-            while (await queues.ReceiveAsync(deadLetterQueue, new ReceiveOptions { VisibilityTimeout = TimeSpan.FromMinutes(2) }, cancellationToken) is { Count: > 0 } batch)
-            {
-                var outgoing = batch.Select(m => new OutgoingMessage(
-                    m.Body,
-                    m.GroupId,
-                    m.DeduplicationId is null ? null : Redriven(m.DeduplicationId, stamp),
-                    m.Attributes.Count == 0 ? null : m.Attributes)
-                { EntryId = m.MessageId }).ToList();
-                var sent = await queues.SendBatchAsync(queue, outgoing, cancellationToken);
-                var failed = sent.Failed.Select(f => f.EntryId).ToHashSet(StringComparer.Ordinal);
-                var done = batch.Where(m => !failed.Contains(m.MessageId)).Select(m => m.ReceiptHandle).ToList();
-                if (done.Count > 0)
-                {
-                    await queues.DeleteBatchAsync(deadLetterQueue, done, cancellationToken);
-                }
-
-                moved += done.Count;
-                if (failed.Count > 0)
-                {
-                    throw new QueueException($"Redriving {failed.Count} message(s) from '{deadLetterQueue}' to '{queue}' failed ({sent.Failed[0].Code}: {sent.Failed[0].Message}); they stay in '{deadLetterQueue}'. Run redrive again.");
-                }
-            }
-        }
-        catch (QueueNotFoundException)
-        {
-            return moved;
-        }
-
-        return moved;
+        return QueueRedrive.MoveAllAsync(
+            queues,
+            deadLetterQueue,
+            queue,
+            m => new OutgoingMessage(m.Body, m.GroupId, m.DeduplicationId is null ? null : Redriven(m.DeduplicationId, stamp), m.Attributes.Count == 0 ? null : m.Attributes),
+            cancellationToken);
     }
 
     private static string Redriven(string dedupId, string stamp)

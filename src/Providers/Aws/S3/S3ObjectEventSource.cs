@@ -139,33 +139,8 @@ internal sealed partial class S3ObjectEventSource : IObjectEventSource, IObjectE
         return result.OrderBy(d => d.DeadLetteredAt).ToList();
     }
 
-    public async Task<int> RedriveAsync(string zone, CancellationToken cancellationToken = default)
-    {
-        var dlq = _options.EventDeadLetterQueueFor(zone);
-        var queue = _options.EventQueueFor(zone);
-        var moved = 0;
-        try
-        {
-            while (await _queue.ReceiveAsync(dlq, new ReceiveOptions { VisibilityTimeout = TimeSpan.FromMinutes(2) }, cancellationToken).ConfigureAwait(false) is { Count: > 0 } batch)
-            {
-                var sent = await _queue.SendBatchAsync(queue, batch.Select(m => new OutgoingMessage(m.Body) { EntryId = m.MessageId }).ToList(), cancellationToken).ConfigureAwait(false);
-                var failed = sent.Failed.Select(f => f.EntryId).ToHashSet(StringComparer.Ordinal);
-                var done = batch.Where(m => !failed.Contains(m.MessageId)).ToList();
-                await _queue.DeleteBatchAsync(dlq, done.Select(m => m.ReceiptHandle).ToList(), cancellationToken).ConfigureAwait(false);
-                moved += done.Count;
-                if (failed.Count > 0)
-                {
-                    throw new ObjectStoreException($"Redriving {failed.Count} event(s) from '{dlq}' to '{queue}' failed ({sent.Failed[0].Code}: {sent.Failed[0].Message}); they stay on '{dlq}'. Run redrive again.");
-                }
-            }
-        }
-        catch (QueueNotFoundException)
-        {
-            return moved;
-        }
-
-        return moved;
-    }
+    public Task<int> RedriveAsync(string zone, CancellationToken cancellationToken = default) =>
+        QueueRedrive.MoveAllAsync(_queue, _options.EventDeadLetterQueueFor(zone), _options.EventQueueFor(zone), m => new OutgoingMessage(m.Body), cancellationToken);
 
     /// <summary>An S3 notification for one event, as S3 writes it (key form-URL-encoded).</summary>
     internal static string NotificationBody(string bucket, ObjectCreatedEvent e)
