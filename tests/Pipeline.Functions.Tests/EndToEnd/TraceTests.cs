@@ -16,7 +16,9 @@ namespace Pipeline.Functions.Tests.EndToEnd;
 /// <summary>OpenTelemetry through the host on the embedded providers: one object's trace from enrich to load.</summary>
 public sealed class TraceTests
 {
-    private const string Key = "transactions/trades-2026-11-24.ndjson";
+    // A key no other test uses: hosts of other test classes run in this process at the same time, and their spans
+    // for the same sample key (AccountingTests, ReviewTests run the samples) would match this test's filter.
+    private static readonly string Key = $"transactions/trace-{Guid.NewGuid():N}/trades-2026-11-24.ndjson";
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
