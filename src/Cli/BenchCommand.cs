@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Functions;
 using Pipeline.Functions.Functions;
 using Pipeline.Functions.Transactions;
 using Pipeline.Functions.Transactions.Reading;
@@ -87,8 +88,10 @@ public static class BenchCommand
                 File.Delete(chunks);
             }
 
-            var (oneFile, loadedOne) = await PhaseAsync("end to end, 1 NDJSON file", () => EndToEndAsync(contentRoot, Path.Combine(work, "data-one"), [big], cancellationToken));
+            var hostAllocated = GC.GetTotalAllocatedBytes();
+            var (oneFile, loadedOne, workerOne) = await PhaseAsync("end to end, 1 NDJSON file", () => EndToEndAsync(contentRoot, Path.Combine(work, "data-one"), [big], work, cancellationToken));
             await output.WriteLineAsync($"end to end, 1 NDJSON file           {Rate(records, oneFile),12:N0} records/s  ({oneFile.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s, {loadedOne:N0} versions loaded)");
+            await WriteAllocationsAsync(output, records, GC.GetTotalAllocatedBytes() - hostAllocated, workerOne);
             await output.WriteLineAsync($"peak RSS after one-file run         {PeakRssMb(),12:F0} MB (this process; the worker has its own)");
             await output.WriteLineAsync($"GC so far: {GC.CollectionCount(0):N0} gen0, {GC.CollectionCount(1):N0} gen1, {GC.CollectionCount(2):N0} gen2, pauses {GC.GetTotalPauseDuration().TotalSeconds:F1} s, allocated {GC.GetTotalAllocatedBytes() / 1048576.0:N0} MB");
             File.Delete(big);
@@ -106,8 +109,10 @@ public static class BenchCommand
                 }
 
                 cpu = Cpu();
-                var (manyFiles, loadedMany) = await PhaseAsync($"end to end, {small.Count} small files", () => EndToEndAsync(contentRoot, Path.Combine(work, "data-many"), small, cancellationToken));
+                hostAllocated = GC.GetTotalAllocatedBytes();
+                var (manyFiles, loadedMany, workerMany) = await PhaseAsync($"end to end, {small.Count} small files", () => EndToEndAsync(contentRoot, Path.Combine(work, "data-many"), small, work, cancellationToken));
                 await output.WriteLineAsync($"end to end, {small.Count,5} small files       {Rate(records, manyFiles),12:N0} records/s  ({manyFiles.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s, {loadedMany:N0} versions loaded)");
+                await WriteAllocationsAsync(output, records, GC.GetTotalAllocatedBytes() - hostAllocated, workerMany);
             }
 
             await output.WriteLineAsync($"peak RSS (VmHWM, this process)      {PeakRssMb(),12:F0} MB (the worker has its own)");
@@ -332,7 +337,58 @@ public static class BenchCommand
         return sw.Elapsed;
     }
 
-    private static async Task<(TimeSpan Elapsed, long Loaded)> EndToEndAsync(string contentRoot, string dataRoot, IReadOnlyList<string> inputs, CancellationToken cancellationToken)
+    /// <summary>
+    /// Bytes allocated per record in the end-to-end phase, both processes: this one (host: listeners, queue, object
+    /// events) and the worker (the functions), with the worker's collections and peak RSS (<see cref="WorkerStats"/>).
+    /// </summary>
+    private static async Task WriteAllocationsAsync(TextWriter output, long records, long hostBytes, IReadOnlyDictionary<string, long>? worker)
+    {
+        if (worker is null)
+        {
+            await output.WriteLineAsync($"  allocated: host {hostBytes / 1048576.0:N0} MB; the worker wrote no figures");
+            return;
+        }
+
+        var workerBytes = worker.GetValueOrDefault("allocated");
+        await output.WriteLineAsync(
+            $"  allocated {(hostBytes + workerBytes) / (double)Math.Max(records, 1):N0} bytes/record (host {hostBytes / 1048576.0:N0} MB + worker {workerBytes / 1048576.0:N0} MB); "
+            + $"worker GC {worker.GetValueOrDefault("gen0"):N0} gen0, {worker.GetValueOrDefault("gen1"):N0} gen1, {worker.GetValueOrDefault("gen2"):N0} gen2, "
+            + $"pauses {worker.GetValueOrDefault("pause_ms") / 1000.0:F1} s, CPU {worker.GetValueOrDefault("cpu_ms") / 1000.0:F1} s, peak RSS {worker.GetValueOrDefault("peak_rss") / 1048576.0:F0} MB");
+    }
+
+    /// <summary>The figures the worker appended to <paramref name="path"/> as it exited (last line), or null.</summary>
+    private static Dictionary<string, long>? ReadWorkerStats(string path)
+    {
+        if (!File.Exists(path) || File.ReadAllLines(path).LastOrDefault(l => l.Length > 0) is not { } line)
+        {
+            return null;
+        }
+
+        var figures = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var pair in line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var at = pair.IndexOf('=', StringComparison.Ordinal);
+            if (at > 0 && long.TryParse(pair[(at + 1)..], CultureInfo.InvariantCulture, out var value))
+            {
+                figures[pair[..at]] = value;
+            }
+        }
+
+        return figures;
+    }
+
+    private static async Task<(TimeSpan Elapsed, long Loaded, IReadOnlyDictionary<string, long>? Worker)> EndToEndAsync(string contentRoot, string dataRoot, IReadOnlyList<string> inputs, string work, CancellationToken cancellationToken)
+    {
+        // The worker (a child process) inherits this variable and appends its GC figures to the file as it exits.
+        var statsPath = Path.Combine(work, "worker-stats-" + Path.GetFileName(dataRoot) + ".txt");
+        File.Delete(statsPath);
+        Environment.SetEnvironmentVariable(WorkerStats.Variable, statsPath);
+        var (elapsed, loaded) = await RunEndToEndAsync(contentRoot, dataRoot, inputs, cancellationToken);
+        Environment.SetEnvironmentVariable(WorkerStats.Variable, null);
+        return (elapsed, loaded, ReadWorkerStats(statsPath));
+    }
+
+    private static async Task<(TimeSpan Elapsed, long Loaded)> RunEndToEndAsync(string contentRoot, string dataRoot, IReadOnlyList<string> inputs, CancellationToken cancellationToken)
     {
         // Through the worker app, as `run` does (the worker's CPU is its own process's).
         await using var host = await PipelineApp.BuildPipelineHostAsync(

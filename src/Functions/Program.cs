@@ -7,6 +7,9 @@ using Pipeline.Host.Telemetry;
 
 // The pipeline's worker: started by the host (src/Host) with the documented --functions-* arguments; its configuration is
 // the environment the host gives it (local.settings.json Values and the host's explicit settings).
+// For `bench`: the worker's allocations, collections and peak memory, written as it exits (only when asked).
+WorkerStats.WriteOnExit();
+
 var builder = FunctionsApplication.CreateBuilder(args);
 
 // Lowest precedence: code defaults (the daily ingestion and refine schedules) that any source may override.

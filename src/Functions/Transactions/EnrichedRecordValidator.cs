@@ -42,11 +42,20 @@ public static class EnrichedRecordValidator
         Require(t.VenueMic is { Length: 4 }, "venue_mic must have 4 characters");
         Require(t.SettlementDate > t.TradeDate, "settlement_date must be after trade_date");
         Require(t.Cancelled == (t.Status == "CANCEL"), "cancelled must match status");
-        Require(problems.Count > 0 || t.ContentHash == Enricher.ContentHash(t), "content_hash must be SHA-256 of the record's business content");
-        Require(t.TransactionId is not null && t.DedupId == Enricher.DedupId(t.TransactionId, t.Version, t.ContentHash), "dedup_id must be SHA-256 of (transaction_id, version, content_hash)");
+        Require(problems.Count > 0 || Enricher.ContentHashMatches(t), "content_hash must be SHA-256 of the record's business content");
+        Require(t.TransactionId is not null && Enricher.DedupIdMatches(t.TransactionId, t.Version, t.ContentHash, t.DedupId), "dedup_id must be SHA-256 of (transaction_id, version, content_hash)");
         Require(!string.IsNullOrEmpty(t.SourceKey) && t.RecordNumber >= 1, "lineage (source_key, record_number) is required");
         Require(t.CounterpartyName is not null && t.CounterpartyCountry is not null && t.RiskFlags is not null && t.ReportableReason is not null, "enrichment fields are required");
-        foreach (var (name, text) in TextFields(t))
+        // Spans over inline arrays on the stack: no allocation per record (the loader checks every record it merges).
+        ReadOnlySpan<(string Name, string? Text)> texts =
+        [
+            ("transaction_id", t.TransactionId), ("status", t.Status), ("account_id", t.AccountId), ("trader_id", t.TraderId),
+            ("counterparty_lei", t.CounterpartyLei), ("counterparty_name", t.CounterpartyName), ("counterparty_country", t.CounterpartyCountry),
+            ("isin", t.Isin), ("asset_class", t.AssetClass), ("side", t.Side), ("currency", t.Currency), ("venue_mic", t.VenueMic),
+            ("risk_flags", t.RiskFlags), ("reportable_reason", t.ReportableReason), ("dedup_id", t.DedupId), ("group_id", t.GroupId),
+            ("source_key", t.SourceKey), ("source_etag", t.SourceEtag), ("pipeline_version", t.PipelineVersion),
+        ];
+        foreach (var (name, text) in texts)
         {
             if (text is not null && TransactionValidator.TextProblem(text) is { } problem)
             {
@@ -54,7 +63,11 @@ public static class EnrichedRecordValidator
             }
         }
 
-        foreach (var (name, value) in DecimalFields(t))
+        ReadOnlySpan<(string Name, decimal Value)> decimals =
+        [
+            ("quantity", t.Quantity), ("price", t.Price), ("notional", t.Notional), ("fx_rate_usd", t.FxRateUsd), ("notional_usd", t.NotionalUsd),
+        ];
+        foreach (var (name, value) in decimals)
         {
             if (WarehouseDomain.DecimalProblem(value) is { } outside)
             {
@@ -64,18 +77,4 @@ public static class EnrichedRecordValidator
 
         return problems;
     }
-
-    private static (string Name, string? Text)[] TextFields(EnrichedTransaction t) =>
-    [
-        ("transaction_id", t.TransactionId), ("status", t.Status), ("account_id", t.AccountId), ("trader_id", t.TraderId),
-        ("counterparty_lei", t.CounterpartyLei), ("counterparty_name", t.CounterpartyName), ("counterparty_country", t.CounterpartyCountry),
-        ("isin", t.Isin), ("asset_class", t.AssetClass), ("side", t.Side), ("currency", t.Currency), ("venue_mic", t.VenueMic),
-        ("risk_flags", t.RiskFlags), ("reportable_reason", t.ReportableReason), ("dedup_id", t.DedupId), ("group_id", t.GroupId),
-        ("source_key", t.SourceKey), ("source_etag", t.SourceEtag), ("pipeline_version", t.PipelineVersion),
-    ];
-
-    private static (string Name, decimal Value)[] DecimalFields(EnrichedTransaction t) =>
-    [
-        ("quantity", t.Quantity), ("price", t.Price), ("notional", t.Notional), ("fx_rate_usd", t.FxRateUsd), ("notional_usd", t.NotionalUsd),
-    ];
 }

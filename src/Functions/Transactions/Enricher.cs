@@ -151,20 +151,57 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
     {
         ArgumentNullException.ThrowIfNull(transactionId);
         ArgumentNullException.ThrowIfNull(contentHash);
-        var writer = new HashInput(transactionId.Length + contentHash.Length);
+        var writer = DedupInput(transactionId, version, contentHash);
         try
         {
-            writer.Text(transactionId);
-            writer.Separator();
-            writer.Number(version);
-            writer.Separator();
-            writer.Text(contentHash);
             return writer.Sha256Hex();
         }
         finally
         {
             writer.Dispose();
         }
+    }
+
+    /// <summary>Whether <paramref name="dedupId"/> is <see cref="DedupId"/> of the values, without making the hex string.</summary>
+    public static bool DedupIdMatches(string transactionId, int version, string contentHash, string? dedupId)
+    {
+        ArgumentNullException.ThrowIfNull(transactionId);
+        ArgumentNullException.ThrowIfNull(contentHash);
+        var writer = DedupInput(transactionId, version, contentHash);
+        try
+        {
+            return writer.Sha256HexEquals(dedupId);
+        }
+        finally
+        {
+            writer.Dispose();
+        }
+    }
+
+    /// <summary>Whether the record's content_hash is <see cref="ContentHash(EnrichedTransaction)"/>, without making the hex string.</summary>
+    public static bool ContentHashMatches(EnrichedTransaction t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        var writer = ContentInput(t.TransactionId, t.Version, t.Status, t.TradeDate, t.ExecutedAt, t.AccountId, t.TraderId, t.CounterpartyLei, t.Isin, t.AssetClass, t.Side, t.Quantity, t.Price, t.Currency, t.VenueMic);
+        try
+        {
+            return writer.Sha256HexEquals(t.ContentHash);
+        }
+        finally
+        {
+            writer.Dispose();
+        }
+    }
+
+    private static HashInput DedupInput(string transactionId, int version, string contentHash)
+    {
+        var writer = new HashInput(transactionId.Length + contentHash.Length);
+        writer.Text(transactionId);
+        writer.Separator();
+        writer.Number(version);
+        writer.Separator();
+        writer.Text(contentHash);
+        return writer;
     }
 
     /// <summary>The content hash of an enriched record, recomputed from its L0 fields (what the loader checks).</summary>
@@ -181,6 +218,21 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
     /// (yyyy-MM-ddTHH:mm:ss.fffffffZ), decimals invariant without trailing zeros (100.0 = 100).
     /// </summary>
     public static string ContentHash(
+        string transactionId, int version, string status, DateOnly tradeDate, DateTimeOffset executedAt, string accountId, string traderId,
+        string counterpartyLei, string isin, string assetClass, string side, decimal quantity, decimal price, string currency, string venueMic)
+    {
+        var writer = ContentInput(transactionId, version, status, tradeDate, executedAt, accountId, traderId, counterpartyLei, isin, assetClass, side, quantity, price, currency, venueMic);
+        try
+        {
+            return writer.Sha256Hex();
+        }
+        finally
+        {
+            writer.Dispose();
+        }
+    }
+
+    private static HashInput ContentInput(
         string transactionId, int version, string status, DateOnly tradeDate, DateTimeOffset executedAt, string accountId, string traderId,
         string counterpartyLei, string isin, string assetClass, string side, decimal quantity, decimal price, string currency, string venueMic)
     {
@@ -214,11 +266,12 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
             writer.Text(currency);
             writer.Separator();
             writer.Text(venueMic);
-            return writer.Sha256Hex();
+            return writer;
         }
-        finally
+        catch
         {
             writer.Dispose();
+            throw;
         }
     }
 
@@ -278,6 +331,20 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
             Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
             SHA256.HashData(buffer.AsSpan(0, length), hash);
             return Convert.ToHexStringLower(hash);
+        }
+
+        /// <summary>Compares the lowercase hex of the hash with <paramref name="expected"/> on the stack.</summary>
+        public readonly bool Sha256HexEquals(string? expected)
+        {
+            if (expected is not { Length: SHA256.HashSizeInBytes * 2 })
+            {
+                return false;
+            }
+
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(buffer.AsSpan(0, length), hash);
+            Span<char> hex = stackalloc char[SHA256.HashSizeInBytes * 2];
+            return Convert.TryToHexStringLower(hash, hex, out _) && hex.SequenceEqual(expected);
         }
 
         public void Dispose()

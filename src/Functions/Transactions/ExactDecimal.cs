@@ -94,6 +94,16 @@ public static class ExactDecimal
     /// <summary>Multiplies exactly; false when the exact product does not fit a decimal (more than 28 digits or scale).</summary>
     public static bool TryMultiply(decimal a, decimal b, out decimal product)
     {
+        // Fast path without BigInteger (the common trade: both mantissas within 64 bits, the product within 96).
+        if (Small(a, out var ua, out var sa0, out var na) && Small(b, out var ub, out var sb0, out var nb))
+        {
+            var p = (UInt128)ua * ub;
+            if (TryComposeSmall(p, sa0 + sb0, na != nb, out product))
+            {
+                return true;
+            }
+        }
+
         var (ma, sa) = Decompose(a);
         var (mb, sb) = Decompose(b);
         var m = ma * mb;
@@ -145,6 +155,31 @@ public static class ExactDecimal
     /// <summary>a × b, computed exactly, then rounded half-to-even to <paramref name="decimals"/> places; false when that does not fit a decimal.</summary>
     public static bool TryMultiplyRounded(decimal a, decimal b, int decimals, out decimal result)
     {
+        // Fast path without BigInteger, the same half-to-even rounding on the magnitude (see the general path below).
+        if (decimals >= 0 && Small(a, out var ua, out var sa0, out var na) && Small(b, out var ub, out var sb0, out var nb))
+        {
+            var p = (UInt128)ua * ub;
+            var s = sa0 + sb0;
+            if (s > decimals && s - decimals <= 38)
+            {
+                var divisor = Pow10(s - decimals);
+                var q = UInt128.DivRem(p, divisor);
+                var twice = q.Remainder * 2;
+                if (twice > divisor || (twice == divisor && (q.Quotient & 1) == 1))
+                {
+                    q.Quotient++;
+                }
+
+                p = q.Quotient;
+                s = decimals;
+            }
+
+            if (s <= decimals && TryComposeSmall(p, s, na != nb, out result))
+            {
+                return true;
+            }
+        }
+
         var (ma, sa) = Decompose(a);
         var (mb, sb) = Decompose(b);
         var m = ma * mb;
@@ -181,6 +216,46 @@ public static class ExactDecimal
     }
 
     private static readonly BigInteger MaxMantissa = (BigInteger.One << 96) - 1;
+
+    private static readonly UInt128 MaxSmallMantissa = (UInt128.One << 96) - 1;
+
+    /// <summary>The magnitude when it fits 64 bits, with scale and sign.</summary>
+    private static bool Small(decimal d, out ulong magnitude, out int scale, out bool negative)
+    {
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(d, bits);
+        magnitude = (uint)bits[0] | ((ulong)(uint)bits[1] << 32);
+        scale = (bits[3] >> 16) & 0xFF;
+        negative = bits[3] < 0;
+        return bits[2] == 0;
+    }
+
+    private static UInt128 Pow10(int exponent)
+    {
+        UInt128 value = 1;
+        for (var i = 0; i < exponent; i++)
+        {
+            value *= 10;
+        }
+
+        return value;
+    }
+
+    /// <summary>As <see cref="TryCompose"/> for a magnitude that fits as it is (false: take the general path).</summary>
+    private static bool TryComposeSmall(UInt128 magnitude, int scale, bool negative, out decimal value)
+    {
+        if (scale > 28 || magnitude > MaxSmallMantissa)
+        {
+            value = 0m;
+            return false;
+        }
+
+        var lo = (int)(uint)magnitude;
+        var mid = (int)(uint)(magnitude >> 32);
+        var hi = (int)(uint)(magnitude >> 64);
+        value = new decimal(lo, mid, hi, negative && magnitude != UInt128.Zero, (byte)scale);
+        return true;
+    }
 
     private static bool TryCompose(BigInteger mantissa, int scale, out decimal value)
     {

@@ -128,8 +128,41 @@ public sealed class MessagePacker
     }
 
     /// <summary>SHA-256 hex of the records' dedup ids joined by '\n', in message order (a chunk's records_sha256).</summary>
-    public static string MessageDedupId(IEnumerable<string> recordDedupIds) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join('\n', recordDedupIds))));
+    public static string MessageDedupId(IEnumerable<string> recordDedupIds)
+    {
+        ArgumentNullException.ThrowIfNull(recordDedupIds);
+
+        // Hashed id by id (the same bytes as the joined text), without building the text: a chunk has thousands of ids.
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(512);
+        try
+        {
+            var first = true;
+            foreach (var id in recordDedupIds)
+            {
+                if (!first)
+                {
+                    hash.AppendData("\n"u8);
+                }
+
+                first = false;
+                var needed = Encoding.UTF8.GetMaxByteCount(id.Length);
+                if (needed > buffer.Length)
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(needed);
+                }
+
+                hash.AppendData(buffer, 0, Encoding.UTF8.GetBytes(id, buffer));
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
 
     /// <summary>
     /// A message's FIFO dedup id: SHA-256 hex of source key, U+001F, source ETag, U+001F, <see cref="MessageDedupId"/>.

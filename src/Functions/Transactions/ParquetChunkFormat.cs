@@ -172,7 +172,7 @@ public static class ParquetChunkFormat
     public static async Task<(List<EnrichedTransaction> Records, IReadOnlyDictionary<string, string> Metadata)> ReadAsync(Stream content, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
-        using var buffer = new MemoryStream();
+        using var buffer = new MemoryStream(content.CanSeek ? (int)Math.Clamp(content.Length - content.Position, 0, int.MaxValue) : 0);
         await content.CopyToAsync(buffer, cancellationToken);
         var bytes = new ReadOnlySpan<byte>(buffer.GetBuffer(), 0, (int)buffer.Length);
         if (bytes.Length < 12 || !bytes[..4].SequenceEqual(Magic))

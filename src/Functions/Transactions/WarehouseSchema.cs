@@ -97,36 +97,37 @@ public static class WarehouseSchema
 
     public static IReadOnlyList<TableDefinition> All { get; } = [Transactions, Confirmations, RegulatoryReports, TransactionVersions, TransactionContents];
 
-    public static object?[] TransactionRow(EnrichedTransaction t)
-    {
-        ArgumentNullException.ThrowIfNull(t);
-        return
-        [
-            t.TransactionId, (long)t.Version, t.Status, t.Cancelled, t.TradeDate, t.ExecutedAt,
-            t.AccountId, t.TraderId, t.CounterpartyLei, t.CounterpartyName, t.CounterpartyCountry,
-            t.Isin, t.AssetClass, t.Side, t.Quantity, t.Price, t.Currency, t.VenueMic,
-            t.Notional, t.FxRateUsd, t.NotionalUsd, t.SettlementDate,
-            t.FlagLargeNotional, t.FlagWatchlistCountry, t.FlagUnknownCounterparty, t.RiskFlags,
-            t.Reportable, t.ReportableReason, t.DedupId, t.ContentHash, t.GroupId,
-            t.SourceKey, t.SourceEtag, t.RecordNumber, t.IngestedAt, t.PipelineVersion,
-        ];
-    }
+    public static object?[] TransactionRow(EnrichedTransaction t) => TransactionRow(t, new Boxes(t ?? throw new ArgumentNullException(nameof(t))));
 
-    public static object?[] ConfirmationRow(EnrichedTransaction t)
-    {
-        ArgumentNullException.ThrowIfNull(t);
-        return
-        [
-            t.TransactionId, (long)t.Version, t.Cancelled ? "CANCELLED" : t.Version > 1 ? "AMENDED" : "CONFIRMED",
-            t.CounterpartyLei, t.CounterpartyName, t.CounterpartyCountry, t.Side, t.Isin, t.AssetClass, t.Quantity, t.Price,
-            t.Currency, t.Notional, t.TradeDate, t.ExecutedAt, t.SettlementDate, t.VenueMic, t.ContentHash,
-        ];
-    }
+    public static object?[] ConfirmationRow(EnrichedTransaction t) => ConfirmationRow(t, new Boxes(t ?? throw new ArgumentNullException(nameof(t))));
 
     /// <summary>Report actions follow the MiFIR/EMIR vocabulary: NEWT, MODI, CANC.</summary>
-    public static object?[] RegulatoryRow(EnrichedTransaction t)
+    public static object?[] RegulatoryRow(EnrichedTransaction t) => RegulatoryRow(t, new Boxes(t ?? throw new ArgumentNullException(nameof(t))));
+
+    public static object?[] VersionRow(EnrichedTransaction t) => VersionRow(t, new Boxes(t ?? throw new ArgumentNullException(nameof(t))));
+
+    public static object?[] ContentRow(EnrichedTransaction t) => ContentRow(t, new Boxes(t ?? throw new ArgumentNullException(nameof(t))));
+
+    private static object?[] TransactionRow(EnrichedTransaction t, Boxes b) =>
+    [
+        t.TransactionId, b.Version, t.Status, Box(t.Cancelled), b.TradeDate, b.ExecutedAt,
+        t.AccountId, t.TraderId, t.CounterpartyLei, t.CounterpartyName, t.CounterpartyCountry,
+        t.Isin, t.AssetClass, t.Side, b.Quantity, b.Price, t.Currency, t.VenueMic,
+        b.Notional, t.FxRateUsd, b.NotionalUsd, t.SettlementDate,
+        Box(t.FlagLargeNotional), Box(t.FlagWatchlistCountry), Box(t.FlagUnknownCounterparty), t.RiskFlags,
+        Box(t.Reportable), t.ReportableReason, t.DedupId, t.ContentHash, t.GroupId,
+        t.SourceKey, t.SourceEtag, b.RecordNumber, b.IngestedAt, t.PipelineVersion,
+    ];
+
+    private static object?[] ConfirmationRow(EnrichedTransaction t, Boxes b) =>
+    [
+        t.TransactionId, b.Version, t.Cancelled ? "CANCELLED" : t.Version > 1 ? "AMENDED" : "CONFIRMED",
+        t.CounterpartyLei, t.CounterpartyName, t.CounterpartyCountry, t.Side, t.Isin, t.AssetClass, b.Quantity, b.Price,
+        t.Currency, b.Notional, b.TradeDate, b.ExecutedAt, t.SettlementDate, t.VenueMic, t.ContentHash,
+    ];
+
+    private static object?[] RegulatoryRow(EnrichedTransaction t, Boxes b)
     {
-        ArgumentNullException.ThrowIfNull(t);
         var action = t.Status switch
         {
             "CANCEL" => "CANC",
@@ -135,49 +136,71 @@ public static class WarehouseSchema
         };
         return
         [
-            t.TransactionId, (long)t.Version, action, t.ReportableReason, t.ExecutedAt, t.TradeDate, t.Isin, t.VenueMic, t.Side,
-            t.Quantity, t.Price, t.Currency, t.Notional, t.NotionalUsd, t.CounterpartyLei, t.CounterpartyCountry, t.AccountId, t.ContentHash,
+            t.TransactionId, b.Version, action, t.ReportableReason, b.ExecutedAt, b.TradeDate, t.Isin, t.VenueMic, t.Side,
+            b.Quantity, b.Price, t.Currency, b.Notional, b.NotionalUsd, t.CounterpartyLei, t.CounterpartyCountry, t.AccountId, t.ContentHash,
         ];
     }
 
-    public static object?[] VersionRow(EnrichedTransaction t)
-    {
-        ArgumentNullException.ThrowIfNull(t);
-        // No lineage here: the same version read from two files must give the same row whichever merges last.
-        return [t.TransactionId, (long)t.Version, t.Status, t.DedupId, t.ContentHash];
-    }
+    // No lineage here: the same version read from two files must give the same row whichever merges last.
+    private static object?[] VersionRow(EnrichedTransaction t, Boxes b) => [t.TransactionId, b.Version, t.Status, t.DedupId, t.ContentHash];
 
-    public static object?[] ContentRow(EnrichedTransaction t)
+    private static object?[] ContentRow(EnrichedTransaction t, Boxes b) =>
+    [
+        t.TransactionId, b.Version, t.ContentHash, t.Status, b.TradeDate, b.ExecutedAt,
+        t.AccountId, t.TraderId, t.CounterpartyLei, t.Isin, t.AssetClass, t.Side,
+        b.Quantity, b.Price, t.Currency, t.VenueMic,
+        t.SourceKey, t.SourceEtag, b.RecordNumber, b.IngestedAt,
+    ];
+
+    private static readonly object BoxedTrue = true;
+    private static readonly object BoxedFalse = false;
+
+    private static object Box(bool value) => value ? BoxedTrue : BoxedFalse;
+
+    /// <summary>A record's values that several tables' rows hold, boxed once for all of them (merges box millions).</summary>
+    private readonly struct Boxes(EnrichedTransaction t)
     {
-        ArgumentNullException.ThrowIfNull(t);
-        return
-        [
-            t.TransactionId, (long)t.Version, t.ContentHash, t.Status, t.TradeDate, t.ExecutedAt,
-            t.AccountId, t.TraderId, t.CounterpartyLei, t.Isin, t.AssetClass, t.Side,
-            t.Quantity, t.Price, t.Currency, t.VenueMic,
-            t.SourceKey, t.SourceEtag, t.RecordNumber, t.IngestedAt,
-        ];
+        public object Version { get; } = (long)t.Version;
+
+        public object TradeDate { get; } = t.TradeDate;
+
+        public object ExecutedAt { get; } = t.ExecutedAt;
+
+        public object Quantity { get; } = t.Quantity;
+
+        public object Price { get; } = t.Price;
+
+        public object Notional { get; } = t.Notional;
+
+        public object NotionalUsd { get; } = t.NotionalUsd;
+
+        public object RecordNumber { get; } = t.RecordNumber;
+
+        public object IngestedAt { get; } = t.IngestedAt;
     }
 
     /// <summary>The five merge batches for a set of enriched records (regulatory_reports: reportable only).</summary>
     public static IReadOnlyList<MergeBatch> Batches(IEnumerable<EnrichedTransaction> records)
     {
-        var transactions = new List<object?[]>();
-        var confirmations = new List<object?[]>();
-        var reports = new List<object?[]>();
-        var versions = new List<object?[]>();
-        var contents = new List<object?[]>();
+        var capacity = records is ICollection<EnrichedTransaction> known ? known.Count : 0;
+        var transactions = new List<object?[]>(capacity);
+        var confirmations = new List<object?[]>(capacity);
+        var reports = new List<object?[]>(capacity);
+        var versions = new List<object?[]>(capacity);
+        var contents = new List<object?[]>(capacity);
         foreach (var t in records)
         {
-            transactions.Add(TransactionRow(t));
-            confirmations.Add(ConfirmationRow(t));
+            ArgumentNullException.ThrowIfNull(t);
+            var boxes = new Boxes(t);
+            transactions.Add(TransactionRow(t, boxes));
+            confirmations.Add(ConfirmationRow(t, boxes));
             if (t.Reportable)
             {
-                reports.Add(RegulatoryRow(t));
+                reports.Add(RegulatoryRow(t, boxes));
             }
 
-            versions.Add(VersionRow(t));
-            contents.Add(ContentRow(t));
+            versions.Add(VersionRow(t, boxes));
+            contents.Add(ContentRow(t, boxes));
         }
 
         return

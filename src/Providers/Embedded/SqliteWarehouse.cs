@@ -15,6 +15,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
 {
     private readonly SqliteDatabase db;
     private readonly string readOnlyConnectionString;
+    private StoredValueCache? spareEncoder;
 
     public SqliteWarehouse(EmbeddedOptions options)
     {
@@ -69,10 +70,13 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
         // Validate and encode everything before the transaction: a bad value fails the merge with nothing written.
         var prepared = new List<(TableDefinition Table, List<object?[]> Rows, long Received)>(batches.Count);
         var replaces = new List<(TableDefinition Table, (int Index, object Value)[] Where)>();
+        // One encoder per merge: a value that several tables share (a record's decimals, dates, timestamps) is encoded once.
+        // Kept for the next merge (emptied, its tables keep their size), so a merge does not regrow them.
+        var encoder = Interlocked.Exchange(ref spareEncoder, null) ?? new StoredValueCache();
         foreach (var batch in batches)
         {
             Validate(batch.Table);
-            var rows = Collapse(batch.Table, batch.Rows);
+            var rows = Collapse(batch.Table, batch.Rows, encoder);
             prepared.Add((batch.Table, rows, rows.Count));
             if (batch.ReplaceWhere is { } where)
             {
@@ -80,6 +84,8 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
             }
         }
 
+        encoder.Clear();
+        spareEncoder = encoder;
         var rules = CurrentVersionRules.Resolve(batches);
         try
         {
@@ -103,7 +109,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                 // Last, in the same transaction: projections drop rows that are no longer the current version.
                 foreach (var rule in rules)
                 {
-                    DeleteSuperseded(c, tx, rule, prepared.Where(p => p.Table.Name == rule.Table.Name || p.Table.Name == rule.Of.Name).Select(p => (p.Table, p.Rows)));
+                    DeleteSuperseded(c, rule, prepared.Where(p => p.Table.Name == rule.Table.Name || p.Table.Name == rule.Of.Name).Select(p => (p.Table, p.Rows)));
                 }
 
                 return new MergeResult(counts);
@@ -304,7 +310,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
     /// Encodes rows and keeps, per key, the row with the highest version, then the smallest tie-break values (stored
     /// forms: text, integers, fixed-width date/timestamp text, so ordinal order is value order), then the last one.
     /// </summary>
-    private static List<object?[]> Collapse(TableDefinition table, IReadOnlyList<object?[]> rows)
+    private static List<object?[]> Collapse(TableDefinition table, IReadOnlyList<object?[]> rows, StoredValueCache encoder)
     {
         ArgumentNullException.ThrowIfNull(rows);
         var keyIndexes = table.Key.Select(k => IndexOf(table, k)).ToArray();
@@ -340,7 +346,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                     throw new WarehouseRejectedException($"Row {r} for table '{table.Name}': column '{column.Name}' holds a value outside the warehouse domain ({problem}). Quarantine such rows before merging.");
                 }
 
-                stored[i] = WarehouseValues.ToStored(column.Type, row[i]!)
+                stored[i] = encoder.ToStored(column.Type, row[i]!)
                     ?? throw new WarehouseRejectedException($"Row {r} for table '{table.Name}': column '{column.Name}' is {column.Type} but the value is a {row[i]!.GetType().Name}. Use string, long, decimal, bool, DateOnly or DateTimeOffset.");
             }
 
@@ -352,13 +358,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
             }
             else
             {
-                key.Clear();
-                foreach (var k in keyIndexes)
-                {
-                    key.Append(stored[k] is long l ? "i" + l : "s" + stored[k]).Append('\u001f');
-                }
-
-                keyText = key.ToString();
+                keyText = CompositeKey(key, stored, keyIndexes);
             }
 
             if (byKey.TryGetValue(keyText, out var at))
@@ -426,42 +426,82 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
     }
 
     /// <summary>Deletes rows of the rule's table, among the touched keys, whose version is lower than the other table's.</summary>
-    private static void DeleteSuperseded(SqliteConnection c, SqliteTransaction tx, CurrentVersionRule rule, IEnumerable<(TableDefinition Table, List<object?[]> Rows)> touched)
+    private static void DeleteSuperseded(SqliteConnection c, CurrentVersionRule rule, IEnumerable<(TableDefinition Table, List<object?[]> Rows)> touched)
     {
         var table = WarehouseValues.QuoteIdentifier(rule.Table.Name);
         var of = WarehouseValues.QuoteIdentifier(rule.Of.Name);
         var keys = rule.Table.Key.Select(WarehouseValues.QuoteIdentifier).ToArray();
-        using var cmd = c.CreateCommand();
-        cmd.Transaction = tx;
         var version = WarehouseValues.QuoteIdentifier(rule.Table.VersionColumn!);
         var ofVersion = WarehouseValues.QuoteIdentifier(rule.Of.VersionColumn!);
         var differs = string.Concat((rule.Table.TieBreak ?? []).Select(WarehouseValues.QuoteIdentifier).Select(c => $" OR \"o\".{c} <> {table}.{c}"));
         var superseded = differs.Length == 0
             ? $"\"o\".{ofVersion} > {table}.{version}"
             : $"\"o\".{ofVersion} > {table}.{version} OR (\"o\".{ofVersion} = {table}.{version} AND (FALSE{differs}))";
-        cmd.CommandText = $"DELETE FROM {table} WHERE {string.Join(" AND ", keys.Select((k, i) => $"{k} = $k{i}"))} AND EXISTS "
-            + $"(SELECT 1 FROM {of} AS \"o\" WHERE {string.Join(" AND ", keys.Select((k, i) => $"\"o\".{k} = $k{i}"))} AND ({superseded}));";
-        var ps = keys.Select((_, i) => cmd.Parameters.Add("$k" + i, SqliteType.Text)).ToArray();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var (source, rows) in touched)
+        var sql = $"DELETE FROM {table} WHERE {string.Join(" AND ", keys.Select((k, i) => $"{k} = ?{i + 1}"))} AND EXISTS "
+            + $"(SELECT 1 FROM {of} AS \"o\" WHERE {string.Join(" AND ", keys.Select((k, i) => $"\"o\".{k} = ?{i + 1}"))} AND ({superseded}));";
+
+        // Raw SQLite API as in Upsert: one prepared statement, keys bound by index (one delete per touched key).
+        var db = c.Handle!;
+        var rc = raw.sqlite3_prepare_v2(db, sql, out var stmt);
+        using (stmt)
         {
-            var indexes = rule.Table.Key.Select(k => IndexOf(source, k)).ToArray();
-            foreach (var row in rows)
+            Check(db, rc);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var keyText = new StringBuilder();
+            var utf8 = new byte[1024];
+            foreach (var (source, rows) in touched)
             {
-                if (!seen.Add(string.Join('\u001f', indexes.Select(i => row[i] is long l ? "i" + l : "s" + row[i]))))
+                var indexes = rule.Table.Key.Select(k => IndexOf(source, k)).ToArray();
+                foreach (var row in rows)
                 {
-                    continue;
-                }
+                    var first = indexes.Length == 1 && row[indexes[0]] is string single ? single : CompositeKey(keyText, row, indexes);
+                    if (!seen.Add(first))
+                    {
+                        continue;
+                    }
 
-                for (var i = 0; i < ps.Length; i++)
-                {
-                    ps[i].Value = row[indexes[i]];
-                    ps[i].SqliteType = row[indexes[i]] is long ? SqliteType.Integer : SqliteType.Text;
-                }
+                    for (var i = 0; i < indexes.Length; i++)
+                    {
+                        rc = row[indexes[i]] switch
+                        {
+                            long l => raw.sqlite3_bind_int64(stmt, i + 1, l),
+                            string text => BindText(stmt, i + 1, text, ref utf8),
+                            var other => raw.sqlite3_bind_text(stmt, i + 1, Convert.ToString(other, System.Globalization.CultureInfo.InvariantCulture)),
+                        };
+                        Check(db, rc);
+                    }
 
-                cmd.ExecuteNonQuery();
+                    rc = raw.sqlite3_step(stmt);
+                    if (rc != raw.SQLITE_DONE)
+                    {
+                        Check(db, rc);
+                    }
+
+                    Check(db, raw.sqlite3_reset(stmt));
+                }
             }
         }
+    }
+
+    /// <summary>The text of a composite key ("i" + integer or "s" + text per column, U+001F after each), without intermediate strings.</summary>
+    private static string CompositeKey(StringBuilder key, object?[] row, int[] indexes)
+    {
+        key.Clear();
+        foreach (var k in indexes)
+        {
+            if (row[k] is long l)
+            {
+                key.Append('i').Append(l);
+            }
+            else
+            {
+                key.Append('s').Append(row[k] as string ?? Convert.ToString(row[k], System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            key.Append('\u001f');
+        }
+
+        return key.ToString();
     }
 
     private static long Upsert(SqliteConnection c, SqliteTransaction tx, TableDefinition table, List<object?[]> rows)

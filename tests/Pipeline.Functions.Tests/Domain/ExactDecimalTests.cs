@@ -69,6 +69,44 @@ public sealed class ExactDecimalTests
         }).QuickCheckThrowOnFailure();
     }
 
+    /// <summary>
+    /// Property: the rounded product (the 64-bit fast path for common trades) is the exact BigInteger product rounded
+    /// half-to-even, signs included, and keeps the scale (notional_usd is checked against it on both sides of the queue).
+    /// </summary>
+    [Fact]
+    public void TryMultiplyRounded_AnySignedFactors_EqualsBigIntegerHalfEven()
+    {
+        var amounts = from mantissa in Gen.Choose(0, int.MaxValue).Select(i => (long)i * 4099)
+                      from scale in Gen.Choose(0, 12)
+                      from negative in Gen.Elements(false, true)
+                      select new decimal((int)(mantissa & 0xFFFFFFFF), (int)(mantissa >> 32), 0, negative, (byte)scale);
+        Prop.ForAll(amounts.ToArbitrary(), amounts.ToArbitrary(), Gen.Choose(0, 4).ToArbitrary(), (a, b, decimals) =>
+        {
+            var (ma, sa) = ExactDecimal.Decompose(a);
+            var (mb, sb) = ExactDecimal.Decompose(b);
+            var exact = ma * mb;
+            var scale = sa + sb;
+            if (scale > decimals)
+            {
+                var divisor = BigInteger.Pow(10, scale - decimals);
+                var q = BigInteger.DivRem(BigInteger.Abs(exact), divisor, out var r);
+                if (r * 2 > divisor || (r * 2 == divisor && !q.IsEven))
+                {
+                    q += 1;
+                }
+
+                exact = exact.Sign < 0 ? -q : q;
+                scale = decimals;
+            }
+
+            Assert.True(ExactDecimal.TryMultiplyRounded(a, b, decimals, out var rounded));
+            var (m, s) = ExactDecimal.Decompose(rounded);
+            Assert.Equal(scale, s);
+            Assert.Equal(exact, m);
+            Assert.False(exact.IsZero && decimal.IsNegative(rounded));
+        }).QuickCheckThrowOnFailure();
+    }
+
     /// <summary>Property: a decimal written as text parses back to the same value and scale (no binary floating point).</summary>
     [Fact]
     public void TryParse_RoundTripOfAnyDecimal_SameValueAndScale()

@@ -68,7 +68,7 @@ internal static class JsonRecordParser
                 switch (reader.TokenType)
                 {
                     case JsonTokenType.String:
-                        value = new RawField(RawKind.String, reader.GetString()!);
+                        value = new RawField(RawKind.String, !reader.ValueIsEscaped && !reader.HasValueSequence ? StringCache.Get(reader.ValueSpan) : reader.GetString()!);
                         break;
                     case JsonTokenType.Number:
                         value = new RawField(RawKind.Number, Encoding.UTF8.GetString(reader.ValueSpan));
@@ -111,6 +111,39 @@ internal static class JsonRecordParser
         }
 
         return fields;
+    }
+
+    /// <summary>
+    /// Most field values repeat across records (status, side, currency, venue, accounts, LEIs, ISINs, dates): a small
+    /// direct-mapped cache per thread returns the string made last time for the same UTF-8 bytes instead of a new one.
+    /// A miss just replaces the slot; the strings are the same values either way.
+    /// </summary>
+    private static class StringCache
+    {
+        private const int Slots = 4096;
+        private const int MaxBytes = 48;
+
+        [ThreadStatic]
+        private static (byte[] Utf8, string Text)[]? slots;
+
+        public static string Get(ReadOnlySpan<byte> utf8)
+        {
+            if (utf8.Length > MaxBytes)
+            {
+                return Encoding.UTF8.GetString(utf8);
+            }
+
+            var table = slots ??= new (byte[], string)[Slots];
+            ref var slot = ref table[(int)(System.IO.Hashing.XxHash3.HashToUInt64(utf8) & (Slots - 1))];
+            if (slot.Utf8 is not null && utf8.SequenceEqual(slot.Utf8))
+            {
+                return slot.Text;
+            }
+
+            var text = Encoding.UTF8.GetString(utf8);
+            slot = (utf8.ToArray(), text);
+            return text;
+        }
     }
 
     private static string Describe(JsonTokenType type) => type switch
