@@ -32,9 +32,11 @@ dotnet publish src/Lambda/Pipeline.Lambda.csproj "${common[@]}" \
   -p:PipelinePostgres=false \
   -p:StripSymbols=true
 
-# Lambda runs the file named 'bootstrap'.
+# Lambda runs the file named 'bootstrap'. The referenced host project's own apphost is copied beside it; the bootstrap
+# is that host, so it goes.
 mv "$out/publish/Pipeline.Lambda" "$out/publish/bootstrap"
 chmod 755 "$out/publish/bootstrap"
+rm -f "$out/publish/Pipeline.Host" "$out/publish/Pipeline.Host.runtimeconfig.json"
 # The worker's configuration comes from the function's environment; host.json is read from the worker's folder.
 rm -f "$out/publish/worker/local.settings.json"
 
