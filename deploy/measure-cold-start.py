@@ -37,8 +37,12 @@ class Api(http.server.BaseHTTPRequestHandler):
         self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0")
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The previous run's bootstrap (killed after its response) was still waiting for an event: hand it on.
+            self.events.put(body)
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -99,7 +103,7 @@ def main():
         Api.events.put(event)
         started = time.perf_counter()
         # A session of its own, so the bootstrap and the worker it starts are killed together.
-        process = subprocess.Popen([args.bootstrap], env=env, cwd=env["LAMBDA_TASK_ROOT"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen([args.bootstrap], env=env, cwd=env["LAMBDA_TASK_ROOT"], stdout=subprocess.DEVNULL, stderr=None if os.environ.get("MEASURE_DEBUG") else subprocess.DEVNULL, start_new_session=True)
         at, kind, body = Api.answers.get(timeout=120)
         rss, children_rss = rss_kib(process.pid), sum(rss_kib(c) for c in children(process.pid))
         rss_samples.append(rss)
