@@ -81,6 +81,7 @@ def main():
     parser.add_argument("--event", default=os.path.join(ROOT, "tests/Pipeline.Lambda.Tests/Fixtures/eventbridge-scheduled.json"))
     parser.add_argument("--env", action="append", default=[])
     args = parser.parse_args()
+    args.bootstrap = os.path.abspath(args.bootstrap)  # the process starts in the task root
     if not os.path.exists(args.bootstrap):
         sys.exit(f"{args.bootstrap} not found: run deploy/package.sh first")
 
