@@ -48,13 +48,6 @@ public sealed class FunctionsHostBuilder
             }
         });
         Logging = new LoggingBuilder(Services);
-
-        foreach (var assembly in options.FunctionAssemblies)
-        {
-#pragma warning disable IL2026 // Reflection discovery is opt-in via FunctionAssemblies; trimmed apps register explicitly.
-            Functions.AddFromAssembly(assembly);
-#pragma warning restore IL2026
-        }
     }
 
     public FunctionsHostOptions Options { get; }
@@ -72,7 +65,7 @@ public sealed class FunctionsHostBuilder
     /// <summary>host.json as read from <see cref="ContentRoot"/>; replace it to tune the host in code (tests).</summary>
     public HostSettings HostSettings { get; set; }
 
-    /// <summary>The functions discovered from <see cref="FunctionsHostOptions.FunctionAssemblies"/>; add explicit ones here.</summary>
+    /// <summary>The app's functions: an isolated worker's (added by <see cref="WorkerProtocol.IsolatedWorkerHost"/>) or explicit ones.</summary>
     public FunctionTable Functions { get; } = new();
 
     /// <summary>Validates everything start-up needs and builds the host.</summary>
@@ -80,7 +73,7 @@ public sealed class FunctionsHostBuilder
     /// <exception cref="FunctionDefinitionException">A function is declared wrongly.</exception>
     public FunctionsHost Build()
     {
-        var provider = ProviderComposition.GetProvider(Configuration);
+        var provider = Options.AddProviders ? ProviderComposition.GetProvider(Configuration) : ProviderComposition.None;
         var selected = Select();
         var timeZone = TimeZone();
         var resolved = new List<FunctionDescriptor>(selected.Count);
@@ -93,7 +86,11 @@ public sealed class FunctionsHostBuilder
 
         // Providers go first so that registrations the app made on Services win.
         var providerServices = new ServiceCollection();
-        providerServices.AddPipelineProviders(Configuration);
+        if (Options.AddProviders)
+        {
+            providerServices.AddPipelineProviders(Configuration);
+        }
+
         for (var i = providerServices.Count - 1; i >= 0; i--)
         {
             Services.Insert(0, providerServices[i]);
@@ -104,14 +101,18 @@ public sealed class FunctionsHostBuilder
         if (telemetry.Enabled)
         {
             Services.AddPipelineTelemetry(telemetry, "pipeline");
+        }
+
+        if (telemetry.Enabled && Options.AddProviders)
+        {
             Services.TryAddSingleton(sp => new QueueGauges(sp.GetRequiredService<Pipeline.Providers.Abstractions.IMessageQueue>(), sp.GetService<Pipeline.Providers.Abstractions.IQueueAge>()));
         }
 
         Services.TryAddSingleton<IConfiguration>(Configuration);
         Services.TryAddSingleton(HostSettings);
-        foreach (var type in resolved.Select(f => f.FunctionType).OfType<Type>().Distinct())
+        foreach (var function in resolved.Where(f => f.FunctionType is not null).DistinctBy(f => f.FunctionType))
         {
-            Services.TryAddScoped(type);
+            Services.TryAddScoped(function.FunctionType!);
         }
 
         var settings = HostSettings;

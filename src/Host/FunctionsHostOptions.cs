@@ -1,5 +1,3 @@
-using System.Reflection;
-
 namespace Pipeline.Host;
 
 /// <summary>How <see cref="FunctionsHost.CreateBuilder"/> sets up a host.</summary>
@@ -15,14 +13,18 @@ public sealed class FunctionsHostOptions
     /// <summary>Root folder of the embedded providers' data (setting <c>Embedded:DataRoot</c>, default <c>.pipeline</c>).</summary>
     public string? DataRoot { get; init; }
 
-    /// <summary>Assemblies scanned for <c>[Function]</c> methods (reflection; use explicit registration for trimming).</summary>
-    public IReadOnlyList<Assembly> FunctionAssemblies { get; init; } = [];
-
     /// <summary>Runs only these functions (like <c>func start --functions A B</c>); null or empty = all.</summary>
     public IReadOnlyList<string>? Functions { get; init; }
 
     /// <summary>Configuration overrides, above environment variables and local.settings.json (tests use these).</summary>
     public IReadOnlyDictionary<string, string?> Settings { get; init; } = new Dictionary<string, string?>();
+
+    /// <summary>
+    /// Registers the providers the <c>Provider</c> setting selects on the host side (listeners, queue gauges). False for a host
+    /// that only invokes its worker (the Lambda bootstrap: the event source mapping receives and deletes, the worker does the I/O);
+    /// the worker still gets the setting. Default true.
+    /// </summary>
+    public bool AddProviders { get; init; } = true;
 
     /// <summary>Reads local.settings.json from the content root (func does; set false in production-like runs).</summary>
     public bool LoadLocalSettings { get; init; } = true;

@@ -1,18 +1,25 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Pipeline.Host;
+using Pipeline.Host.WorkerProtocol;
 using Pipeline.Lambda.Dispatch;
 
 namespace Pipeline.Lambda;
 
 /// <summary>
-/// Composes the app as the host does (the pipeline's worker functions in-process for now, providers chosen by the
-/// <c>Provider</c> setting, host.json shipped beside the bootstrap) with configuration from the
-/// function's environment variables, and selects only the function named by _HANDLER, so settings
-/// of the other functions are not required.
+/// The host as the Lambda bootstrap runs it: the app's worker (published beside the bootstrap in <c>worker/</c>) started as a
+/// child process over the worker protocol, only the function named by _HANDLER loaded, listeners not started (the event
+/// source mapping receives and deletes; the worker does the I/O), configuration from the function's environment variables.
 /// </summary>
 public sealed class LambdaApplication : IAsyncDisposable
 {
+    /// <summary>The worker's folder under the task root.</summary>
+    public const string WorkerFolder = "worker";
+
+    /// <summary>A schedule for a timer trigger whose '%Setting%' schedule Lambda's environment lacks (EventBridge drives timers there).</summary>
+    internal const string UnusedSchedule = "0 0 0 1 1 *";
+
     private LambdaApplication(FunctionsHost host, LambdaEventDispatcher dispatcher)
     {
         Host = host;
@@ -23,49 +30,65 @@ public sealed class LambdaApplication : IAsyncDisposable
 
     public LambdaEventDispatcher Dispatcher { get; }
 
-    /// <summary>The assemblies whose (host) [Function] methods the bootstrap serves besides the pipeline's worker functions.</summary>
-    public static IReadOnlyList<System.Reflection.Assembly> FunctionAssemblies { get; } = [typeof(LambdaApplication).Assembly];
+    /// <summary>Where the worker is: <c>$LAMBDA_TASK_ROOT/worker</c>, else <c>worker/</c> beside the bootstrap.</summary>
+    public static string DefaultWorkerRoot() =>
+        Path.Combine(Environment.GetEnvironmentVariable("LAMBDA_TASK_ROOT") is { Length: > 0 } root ? root : AppContext.BaseDirectory, WorkerFolder);
 
-    /// <exception cref="HostConfigurationException">A setting is missing or invalid, or the function is unknown; the message names it.</exception>
-    public static LambdaApplication Create(string functionName, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <summary>Starts the worker, learns its functions and loads the one named <paramref name="functionName"/>; returns when it is ready to invoke.</summary>
+    /// <param name="workerRoot">The worker app's folder (worker.config.json, functions.metadata, host.json); default <see cref="DefaultWorkerRoot"/>.</param>
+    /// <param name="settings">Configuration overrides (tests); the worker gets them too.</param>
+    /// <exception cref="HostConfigurationException">A setting is missing or invalid, or the function is unknown; the message names it (and the functions there are).</exception>
+    /// <exception cref="WorkerUnavailableException">The worker did not start or could not load the function.</exception>
+    public static async Task<LambdaApplication> CreateAsync(
+        string functionName,
+        string? workerRoot = null,
+        IReadOnlyDictionary<string, string?>? settings = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(functionName);
-        var builder = FunctionsHost.CreateBuilder(new FunctionsHostOptions
-        {
-            // LAMBDA_TASK_ROOT (/var/task) holds the unzipped package: bootstrap, assemblies and host.json.
-            ContentRoot = Environment.GetEnvironmentVariable("LAMBDA_TASK_ROOT") is { Length: > 0 } root ? root : AppContext.BaseDirectory,
-            FunctionAssemblies = FunctionAssemblies,
-            Functions = [functionName],
-            Settings = settings ?? new Dictionary<string, string?>(),
-
-            // Lambda configuration is environment variables only; local.settings.json holds emulator defaults.
-            LoadLocalSettings = false,
-            ConsoleLogging = true,
-        });
-        // The pipeline's worker functions, called in-process until the Lambda phase of issue 11 runs the worker itself.
-        foreach (var function in Functions.InProcess.InProcessFunctions.All)
-        {
-            builder.Functions.Add(function);
-        }
-
-        Functions.PipelineServices.AddConfigurationDefaults(builder.Configuration.Sources);
-        Functions.PipelineServices.Add(builder.Services, builder.Configuration);
-        builder.Services.AddSingleton(TimeProvider.System);
-
-        var host = builder.Build();
+        var root = workerRoot ?? DefaultWorkerRoot();
+        var host = await IsolatedWorkerHost.BuildAsync(
+            root,
+            new FunctionsHostOptions
+            {
+                // host.json is published with the worker; Lambda configuration is environment variables only.
+                ContentRoot = root,
+                Functions = [functionName],
+                Settings = settings ?? new Dictionary<string, string?>(),
+                LoadLocalSettings = false,
+                AddProviders = false,
+                ConsoleLogging = true,
+            },
+            builder => SelectHandler(builder, functionName),
+            cancellationToken: cancellationToken);
         try
         {
             var function = new HostLambdaFunction(host, functionName);
-            function.WarmUp();
             var dispatcher = new LambdaEventDispatcher(function, host.Services.GetRequiredService<ILogger<LambdaEventDispatcher>>(), TimeProvider.System);
             return new LambdaApplication(host, dispatcher);
         }
         catch
         {
-            host.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            await host.DisposeAsync();
             throw;
         }
     }
 
     public ValueTask DisposeAsync() => Host.DisposeAsync();
+
+    /// <summary>Names the worker's functions when _HANDLER is not one of them; gives an unset timer schedule setting a placeholder.</summary>
+    private static void SelectHandler(FunctionsHostBuilder builder, string functionName)
+    {
+        if (!builder.Functions.TryGet(functionName, out var function))
+        {
+            throw new HostConfigurationException(
+                $"_HANDLER names function '{functionName}', which this package's worker does not contain. Functions: {string.Join(", ", builder.Functions.Select(f => f.Name))}.");
+        }
+
+        // In Lambda an EventBridge rule fires the timer; the host never runs its cron, so a '%Setting%' schedule need not be configured.
+        if (function.Trigger is TimerTriggerBinding { Schedule: ['%', .., '%'] schedule } && string.IsNullOrEmpty(builder.Configuration[schedule[1..^1]]))
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [schedule[1..^1]] = UnusedSchedule });
+        }
+    }
 }

@@ -24,7 +24,8 @@ public static class LambdaEntryPoint
                     $"{HandlerVariable} is not set: set the Lambda function's Handler to the name of the function to run (for example EnrichTransactions).");
             }
 
-            app = LambdaApplication.Create(handler.Trim());
+            // Returns once the worker has loaded the function: the first 'next' is asked for only then.
+            app = await LambdaApplication.CreateAsync(handler.Trim(), cancellationToken: cancellationToken);
             loop = new LambdaRuntimeLoop(
                 client,
                 app.Dispatcher,

@@ -1,4 +1,7 @@
 using System.Text.Json;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
 using Npgsql;
 using Pipeline.Lambda.Tests.Emulator;
 using Pipeline.TestKit.Emulators;
@@ -69,6 +72,39 @@ public sealed class AwsPipelineTests(BootstrapFixture bootstrap, MotoFixture mot
         await connection.OpenAsync(ct);
         await using var count = new NpgsqlCommand($"select count(*) from \"{_prefix}\".transactions", connection);
         Assert.True((long)(await count.ExecuteScalarAsync(ct))! > 0);
+    }
+
+    [Fact]
+    public async Task ScheduledEvent_IngestTrades_PullsTheSampleApiIntoTheRawBucketThroughTheWorker()
+    {
+        await bootstrap.RequireAvailableAsync();
+        moto.RequireAvailable();
+        var ct = TestContext.Current.CancellationToken;
+        using var s3 = new AmazonS3Client(
+            new BasicAWSCredentials(MotoFixture.AccessKeyId, MotoFixture.SecretAccessKey),
+            new AmazonS3Config { ServiceURL = moto.Endpoint.ToString(), ForcePathStyle = true, AuthenticationRegion = MotoFixture.Region });
+        await s3.PutBucketAsync($"{_prefix}-raw", ct);
+        var reference = Path.Combine(bootstrap.RepositoryRoot, "local", "reference");
+        var trades = Pipeline.Cli.SampleApi.SampleTrades.FromReference(reference, 5, new DateOnly(2026, 11, 19), new DateOnly(2026, 11, 20));
+        await using var api = new Pipeline.Cli.SampleApi.SampleTradeServer(trades, new Pipeline.Cli.SampleApi.SampleApiOptions { RequestsPerSecond = 0 });
+        api.Start();
+
+        await using var emulator = new RuntimeApiEmulator();
+        var settings = Settings();
+        settings["Ingestion__BaseUrl"] = api.BaseUrl.ToString();
+        settings["Ingestion__Source"] = "sample";
+        settings["Ingestion__PageSize"] = "4";
+        using var ingest = bootstrap.Start(emulator, "IngestTrades", settings);
+
+        // The scheduled event's time (2026-11-21T06:00Z) ends the window: all 10 trades, 3 pages.
+        var outcome = await emulator.InvokeAsync(Fixture.Read("eventbridge-scheduled.json")).WaitAsync(Patience, ct);
+
+        Assert.False(outcome.IsError, outcome.Body + ingest.Output);
+        Assert.Equal("{}", outcome.Body);
+        var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = $"{_prefix}-raw" }, ct);
+        var pages = (listed.S3Objects ?? []).Select(o => o.Key).Where(k => k.Contains("/page-", StringComparison.Ordinal)).ToList();
+        Assert.True(pages.Count == 3, $"expected 3 pages in {_prefix}-raw, found {string.Join(", ", pages)}: {ingest.Output}");
+        Assert.All(pages, p => Assert.Contains("run-20261121T060000Z", p, StringComparison.Ordinal));
     }
 
     private Dictionary<string, string> Settings() => new()

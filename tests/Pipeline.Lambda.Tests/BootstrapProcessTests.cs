@@ -9,7 +9,7 @@ public sealed class BootstrapProcessTests(BootstrapFixture bootstrap)
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task Init_UnknownHandler_IsReportedToInitErrorAndExits()
+    public async Task Init_UnknownHandler_IsReportedToInitErrorNamingTheWorkersFunctionsAndExits()
     {
         await bootstrap.RequireAvailableAsync();
         await using var emulator = new RuntimeApiEmulator();
@@ -20,8 +20,13 @@ public sealed class BootstrapProcessTests(BootstrapFixture bootstrap)
 
         Assert.Equal("Runtime.InitError", initError.ErrorType);
         using var json = initError.Json();
-        Assert.Contains("NoSuchFunction", json.RootElement.GetProperty("errorMessage").GetString(), StringComparison.Ordinal);
+        var message = json.RootElement.GetProperty("errorMessage").GetString();
+        Assert.Contains("NoSuchFunction", message, StringComparison.Ordinal);
+
+        // The names come from the worker's metadata: the worker started and answered before init failed.
+        Assert.All(["EnrichTransactions", "LoadTransactions", "IngestTrades", "RefineDaily"], name => Assert.Contains(name, message, StringComparison.Ordinal));
         Assert.Equal(1, exitCode);
+        Assert.False(emulator.FirstNextRequest.IsCompleted, "the bootstrap asked for an event although init failed");
     }
 
     [Fact]
@@ -42,7 +47,7 @@ public sealed class BootstrapProcessTests(BootstrapFixture bootstrap)
     {
         await bootstrap.RequireAvailableAsync();
         await using var emulator = new RuntimeApiEmulator();
-        using var process = bootstrap.Start(emulator, "Heartbeat", new Dictionary<string, string> { ["Provider"] = "Azure" });
+        using var process = bootstrap.Start(emulator, "IngestTrades", new Dictionary<string, string> { ["Provider"] = "Azure" });
 
         var initError = await emulator.InitError.WaitAsync(Patience, TestContext.Current.CancellationToken);
 
@@ -52,83 +57,29 @@ public sealed class BootstrapProcessTests(BootstrapFixture bootstrap)
     }
 
     [Fact]
-    public async Task ScheduledEvent_HeartbeatOnEmbeddedProvider_RunsTimerFunctionAndWritesObject()
+    public async Task Init_EmbeddedProvider_IsReportedAsNotInThePackage()
     {
         await bootstrap.RequireAvailableAsync();
-        var data = Directory.CreateTempSubdirectory("lambda-heartbeat-");
-        try
-        {
-            await using var emulator = new RuntimeApiEmulator();
-            using var process = bootstrap.Start(emulator, "Heartbeat", new Dictionary<string, string>
-            {
-                ["Provider"] = "Embedded",
-                ["Embedded__DataRoot"] = data.FullName,
-                ["Heartbeat__Zone"] = "raw",
-            });
+        await using var emulator = new RuntimeApiEmulator();
+        using var process = bootstrap.Start(emulator, "IngestTrades", new Dictionary<string, string> { ["Provider"] = "Embedded" });
 
-            var outcome = await emulator.InvokeAsync(Fixture.Read("eventbridge-scheduled.json")).WaitAsync(Patience, TestContext.Current.CancellationToken);
+        var initError = await emulator.InitError.WaitAsync(Patience, TestContext.Current.CancellationToken);
 
-            Assert.False(outcome.IsError, outcome.Body + process.Output);
-            Assert.Equal("{}", outcome.Body);
-            var written = Directory.EnumerateFiles(data.FullName, "060000.json", SearchOption.AllDirectories).ToList();
-            Assert.True(written.Count == 1, $"heartbeat object not found under {data.FullName}: {process.Output}");
-        }
-        finally
-        {
-            data.Delete(recursive: true);
-        }
+        using var json = initError.Json();
+        Assert.Contains("Provider=Aws", json.RootElement.GetProperty("errorMessage").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task ScheduledEvent_IngestTradesOnEmbeddedProvider_PullsSampleApiIntoRawZone()
+    public async Task Package_Contents_AreTheAotBootstrapAndTheReadyToRunWorkerWithoutSqlite()
     {
         await bootstrap.RequireAvailableAsync();
-        var data = Directory.CreateTempSubdirectory("lambda-ingest-");
-        var reference = Path.Combine(RepositoryRoot(), "local", "reference");
-        var trades = Pipeline.Cli.SampleApi.SampleTrades.FromReference(reference, 5, new DateOnly(2026, 11, 19), new DateOnly(2026, 11, 20));
-        await using var api = new Pipeline.Cli.SampleApi.SampleTradeServer(trades, new Pipeline.Cli.SampleApi.SampleApiOptions { RequestsPerSecond = 0 });
-        api.Start();
-        try
-        {
-            await using var emulator = new RuntimeApiEmulator();
-            using var process = bootstrap.Start(emulator, "IngestTrades", new Dictionary<string, string>
-            {
-                ["Provider"] = "Embedded",
-                ["Embedded__DataRoot"] = data.FullName,
-                ["Zones__Raw"] = "raw",
-                ["Zones__Prepare"] = "prepare",
-                ["Zones__Quarantine"] = "quarantine",
-                ["Zones__Reference"] = "reference",
-                ["Queues__Enriched"] = "transactions-enriched.fifo",
-                ["Ingestion__BaseUrl"] = api.BaseUrl.ToString(),
-                ["Ingestion__Source"] = "sample",
-                ["Ingestion__PageSize"] = "4",
-            });
+        var root = Path.GetDirectoryName(bootstrap.BootstrapPath)!;
 
-            // The scheduled event's time (2026-11-21T06:00Z) ends the window: all 10 trades, 3 pages.
-            var outcome = await emulator.InvokeAsync(Fixture.Read("eventbridge-scheduled.json")).WaitAsync(Patience, TestContext.Current.CancellationToken);
-
-            Assert.False(outcome.IsError, outcome.Body + process.Output);
-            var pages = Directory.EnumerateFiles(data.FullName, "page-*.json", SearchOption.AllDirectories).ToList();
-            Assert.True(pages.Count == 3, $"expected 3 pages under {data.FullName}: {process.Output}");
-            Assert.All(pages, p => Assert.Contains("run-20261121T060000Z", p, StringComparison.Ordinal));
-        }
-        finally
-        {
-            data.Delete(recursive: true);
-        }
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Pipeline.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException("Pipeline.sln not found above " + AppContext.BaseDirectory);
+        // Native AOT: no managed entry assembly beside the bootstrap; the worker is a self-contained app in worker/.
+        Assert.False(File.Exists(Path.Combine(root, "Pipeline.Lambda.dll")), "the bootstrap is not Native AOT: Pipeline.Lambda.dll is beside it");
+        Assert.True(File.Exists(Path.Combine(root, LambdaApplication.WorkerFolder, "worker.config.json")));
+        Assert.True(File.Exists(Path.Combine(root, LambdaApplication.WorkerFolder, "functions.metadata")));
+        Assert.True(File.Exists(Path.Combine(root, LambdaApplication.WorkerFolder, "Pipeline.Functions")));
+        Assert.DoesNotContain(Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories), f => f.Contains("sqlite", StringComparison.OrdinalIgnoreCase) || f.Contains("Pipeline.Cli", StringComparison.Ordinal));
     }
 }

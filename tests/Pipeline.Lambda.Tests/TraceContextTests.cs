@@ -7,8 +7,8 @@ using Pipeline.Lambda.RuntimeApi;
 namespace Pipeline.Lambda.Tests;
 
 /// <summary>
-/// The Lambda adapter on the real host and functions (embedded providers): the queue invocation continues
-/// the trace carried in the SQS records' <c>traceparent</c> message attributes.
+/// The Lambda adapter on the real host and the pipeline's worker (a child process; embedded providers in this
+/// build): the queue invocation continues the trace carried in the SQS records' <c>traceparent</c> message attributes.
 /// </summary>
 public sealed class TraceContextTests : IDisposable
 {
@@ -76,7 +76,7 @@ public sealed class TraceContextTests : IDisposable
     /// <summary>Dispatches the FIFO fixture (several records), record i carrying <paramref name="contexts"/>[i mod length]; returns the invocation span.</summary>
     private async Task<Activity> DispatchAsync(ActivityContext[] contexts)
     {
-        await using var app = LambdaApplication.Create("LoadTransactions", new Dictionary<string, string?>
+        await using var app = await LambdaApplication.CreateAsync("LoadTransactions", Pipeline.Cli.PipelineApp.WorkerScriptRoot(), new Dictionary<string, string?>
         {
             ["Provider"] = "Embedded",
             ["Embedded:DataRoot"] = root,
@@ -88,7 +88,7 @@ public sealed class TraceContextTests : IDisposable
             ["Telemetry:Enabled"] = "true",
             ["OTEL_TRACES_EXPORTER"] = "none",
             ["OTEL_METRICS_EXPORTER"] = "none",
-        });
+        }, TestContext.Current.CancellationToken);
 
         var sqs = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "sqs-fifo-batch.json")))!;
         var records = sqs["Records"]!.AsArray();

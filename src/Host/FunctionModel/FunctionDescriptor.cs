@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 
 namespace Pipeline.Host;
@@ -14,6 +15,7 @@ public delegate Task<QueueBatchResult> FunctionHandler(FunctionContext context, 
 public sealed record FunctionDescriptor(string Name, TriggerBinding Trigger, FunctionHandler Handler)
 {
     /// <summary>The class that declares the function (registered scoped, created per invocation); null for delegates.</summary>
+    [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)]
     public Type? FunctionType { get; init; }
 
     /// <summary>The discovered method, or null for explicitly registered delegates.</summary>

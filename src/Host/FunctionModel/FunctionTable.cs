@@ -101,18 +101,6 @@ public sealed class FunctionTable : IReadOnlyCollection<FunctionDescriptor>
         return this;
     }
 
-    /// <summary>Adds every <c>[Function]</c> method of every type in <paramref name="assembly"/>.</summary>
-    [RequiresUnreferencedCode("Scans the assembly's types by reflection; register functions explicitly (AddFromType, AddXxxFunction) when trimming.")]
-    public FunctionTable AddFromAssembly(Assembly assembly)
-    {
-        foreach (var descriptor in FunctionDiscovery.FromAssembly(assembly))
-        {
-            Add(descriptor);
-        }
-
-        return this;
-    }
-
     public IEnumerator<FunctionDescriptor> GetEnumerator() => _functions.GetEnumerator();
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();

@@ -11,23 +11,6 @@ internal static class FunctionDiscovery
 {
     private const BindingFlags AllMethods = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
 
-    [RequiresUnreferencedCode("Scans the assembly's types by reflection.")]
-    public static IEnumerable<FunctionDescriptor> FromAssembly(Assembly assembly)
-    {
-        ArgumentNullException.ThrowIfNull(assembly);
-        Type[] types;
-        try
-        {
-            types = assembly.GetTypes();
-        }
-        catch (ReflectionTypeLoadException ex)
-        {
-            types = ex.Types.Where(t => t is not null).ToArray()!;
-        }
-
-        return types.Where(t => t.IsClass).OrderBy(t => t.FullName, StringComparer.Ordinal).SelectMany(FromType).ToList();
-    }
-
     public static IEnumerable<FunctionDescriptor> FromType(
         [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicMethods | DynamicallyAccessedMemberTypes.NonPublicMethods | DynamicallyAccessedMemberTypes.PublicConstructors)]
         Type type)
@@ -46,7 +29,7 @@ internal static class FunctionDiscovery
         return result;
     }
 
-    private static FunctionDescriptor Describe(Type type, MethodInfo method, FunctionAttribute attribute)
+    private static FunctionDescriptor Describe([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] Type type, MethodInfo method, FunctionAttribute attribute)
     {
         var where = $"{type.FullName}.{method.Name}";
         void Fail(string problem) => throw new FunctionDefinitionException($"Function '{attribute.Name}' ({where}): {problem}");
@@ -147,7 +130,7 @@ internal static class FunctionDiscovery
         };
     }
 
-    private static FunctionHandler Handler(Type? functionType, MethodInfo method, Func<FunctionContext, object, CancellationToken, object?>[] binders) =>
+    private static FunctionHandler Handler([DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] Type? functionType, MethodInfo method, Func<FunctionContext, object, CancellationToken, object?>[] binders) =>
         async (context, trigger, cancellationToken) =>
         {
             var instance = functionType is null ? null : ActivatorUtilities.GetServiceOrCreateInstance(context.Services, functionType);

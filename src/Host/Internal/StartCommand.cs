@@ -40,7 +40,6 @@ internal static class StartCommand
                 Args = options.Args,
                 ContentRoot = parse.GetValue(contentRoot) ?? options.ContentRoot,
                 DataRoot = parse.GetValue(dataRoot) ?? options.DataRoot,
-                FunctionAssemblies = options.FunctionAssemblies,
                 Functions = parse.GetValue(functions) is { Length: > 0 } names ? names : options.Functions,
                 Settings = options.Settings,
                 LoadLocalSettings = options.LoadLocalSettings,

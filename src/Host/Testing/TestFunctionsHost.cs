@@ -20,9 +20,7 @@ public sealed class TestFunctionsHostOptions
         }
         """;
 
-    public IReadOnlyList<Assembly> FunctionAssemblies { get; init; } = [];
-
-    /// <summary>Classes whose <c>[Function]</c> methods are added (besides <see cref="FunctionAssemblies"/>).</summary>
+    /// <summary>Classes whose <c>[Function]</c> methods are added.</summary>
     public IReadOnlyList<Type> FunctionTypes { get; init; } = [];
 
     /// <summary>Runs only these functions; null = all.</summary>
@@ -50,7 +48,7 @@ public sealed class TestFunctionsHostOptions
 
     /// <summary>
     /// The build output of an isolated-worker app (worker.config.json, functions.metadata, host.json): its worker runs
-    /// as a child process and its functions replace <see cref="FunctionTypes"/>/<see cref="FunctionAssemblies"/>; host.json
+    /// as a child process and its functions replace <see cref="FunctionTypes"/>; host.json
     /// and local.settings.json come from there. <see cref="Settings"/> reach the worker's environment too.
     /// </summary>
     public string? ScriptRoot { get; init; }
@@ -117,7 +115,6 @@ public sealed class TestFunctionsHost : IAsyncDisposable
             {
                 ContentRoot = contentRoot,
                 DataRoot = dataRoot,
-                FunctionAssemblies = options.FunctionAssemblies,
                 Functions = options.Functions,
                 Settings = options.Settings,
                 LoadLocalSettings = options.ContentRoot is not null,

@@ -50,11 +50,15 @@ public static class IsolatedWorkerHost
             Functions = selection,
             Settings = options.Settings,
             LoadLocalSettings = options.LoadLocalSettings,
+            AddProviders = options.AddProviders,
             ConsoleLogging = options.ConsoleLogging,
             ShutdownTimeout = options.ShutdownTimeout,
             MinPollingInterval = options.MinPollingInterval,
             IdleQuietPeriod = options.IdleQuietPeriod,
         });
+
+        // The worker registers its providers from the same setting: an invalid one fails here, named, rather than crashing the worker.
+        _ = ProviderComposition.GetProvider(builder.Configuration);
 
         // The worker gets the host's explicit settings too, with the embedded data root made absolute (its working directory differs).
         var workerSettings = new Dictionary<string, string?>(options.Settings, StringComparer.OrdinalIgnoreCase);

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Pipeline.Providers.Abstractions;
 
 namespace Pipeline.Host.WorkerProtocol;
@@ -14,8 +16,6 @@ internal static class WorkerBindings
     public const string Timer = "timerTrigger";
     public const string ObjectCreated = "objectCreatedTrigger";
     public const string MessageQueue = "messageQueueTrigger";
-
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
     /// <exception cref="HostConfigurationException">The function has no trigger, an unsupported trigger type or other bindings; the message names them.</exception>
     public static FunctionDescriptor Describe(WorkerFunction function, WorkerSupervisor worker)
@@ -68,7 +68,7 @@ internal static class WorkerBindings
         async (context, value, cancellationToken) =>
         {
             var messages = (IReadOnlyList<ReceivedMessage>)value;
-            var returned = await InvokeAsync(name, trigger, worker, JsonSerializer.Serialize(messages, Json), context, context.InvocationId, cancellationToken);
+            var returned = await InvokeAsync(name, trigger, worker, JsonSerializer.Serialize(messages, WorkerPayloadJsonContext.Default.IReadOnlyListReceivedMessage), context, context.InvocationId, cancellationToken);
             return ParseBatchResult(name, returned);
         };
 
@@ -81,7 +81,7 @@ internal static class WorkerBindings
             {
                 try
                 {
-                    await InvokeAsync(name, trigger, worker, JsonSerializer.Serialize(message, Json), context, Guid.NewGuid().ToString(), cancellationToken);
+                    await InvokeAsync(name, trigger, worker, JsonSerializer.Serialize(message, WorkerPayloadJsonContext.Default.ReceivedMessage), context, Guid.NewGuid().ToString(), cancellationToken);
                 }
                 catch (WorkerInvocationException ex)
                 {
@@ -162,27 +162,40 @@ internal static class WorkerBindings
     }
 
     /// <summary>TimerInfo as Azure's host sends it to Worker.Extensions.Timer.</summary>
-    private static string TimerPayload(object value)
+    internal static string TimerPayload(object value)
     {
         var info = (TimerInfo)value;
-        var status = new Dictionary<string, object?>
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
         {
-            ["Last"] = info.ScheduledTime.UtcDateTime.ToString("O", CultureInfo.InvariantCulture),
-            ["LastUpdated"] = DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture),
-        };
-        if (info.Next is { } next)
-        {
-            status["Next"] = next.UtcDateTime.ToString("O", CultureInfo.InvariantCulture); // the worker's TimerInfo has no null here
+            json.WriteStartObject();
+            json.WriteStartObject("Schedule");
+            json.WriteBoolean("AdjustForDST", true);
+            json.WriteEndObject();
+            json.WriteStartObject("ScheduleStatus");
+            json.WriteString("Last", info.ScheduledTime.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
+            json.WriteString("LastUpdated", DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+            if (info.Next is { } next)
+            {
+                json.WriteString("Next", next.UtcDateTime.ToString("O", CultureInfo.InvariantCulture)); // the worker's TimerInfo has no null here
+            }
+
+            json.WriteEndObject();
+            json.WriteBoolean("IsPastDue", info.IsPastDue);
+            json.WriteEndObject();
         }
-        return JsonSerializer.Serialize(new Dictionary<string, object?>
-        {
-            ["Schedule"] = new Dictionary<string, object?> { ["AdjustForDST"] = true },
-            ["ScheduleStatus"] = status,
-            ["IsPastDue"] = info.IsPastDue,
-        });
+
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    private static string ObjectPayload(object value) => JsonSerializer.Serialize((ObjectCreatedEvent)value, Json);
+    private static string ObjectPayload(object value) => JsonSerializer.Serialize((ObjectCreatedEvent)value, WorkerPayloadJsonContext.Default.ObjectCreatedEvent);
 
     private static string Truncate(string text) => text.Length <= 200 ? text : text[..200] + "…";
 }
+
+/// <summary>Source-generated (trimming- and AOT-safe) JSON for the trigger payloads: the web defaults (camelCase) the worker's converters read.</summary>
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+[JsonSerializable(typeof(ObjectCreatedEvent))]
+[JsonSerializable(typeof(ReceivedMessage))]
+[JsonSerializable(typeof(IReadOnlyList<ReceivedMessage>))]
+internal sealed partial class WorkerPayloadJsonContext : JsonSerializerContext;

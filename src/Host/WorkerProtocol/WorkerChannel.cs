@@ -19,6 +19,9 @@ public sealed class WorkerChannel : IAsyncDisposable
 {
     public const string HostVersion = "4.1040.0-pipeline";
 
+    /// <summary>How worker.config.json names the app's folder in paths (a self-contained worker's executable is "{WorkerRoot}App").</summary>
+    private const string WorkerRootPlaceholder = "{WorkerRoot}";
+
     private const string WorkerLogTemplate = "{WorkerMessage}";
     private const string InvocationLogTemplate = "{WorkerMessage} (Id={InvocationId})";
     private const string ConsoleTemplate = "worker: {Line}";
@@ -326,7 +329,7 @@ public sealed class WorkerChannel : IAsyncDisposable
 
     private void StartProcess(WorkerConfig config)
     {
-        var start = new ProcessStartInfo(Executable(config.ExecutablePath))
+        var start = new ProcessStartInfo(Executable(config.ExecutablePath.Replace(WorkerRootPlaceholder, ScriptRoot + Path.DirectorySeparatorChar, StringComparison.OrdinalIgnoreCase)))
         {
             WorkingDirectory = ScriptRoot,
             UseShellExecute = false,

@@ -7,13 +7,12 @@ using Pipeline.Providers.Abstractions;
 
 namespace Pipeline.Lambda.Dispatch;
 
-/// <summary>One function of a <see cref="FunctionsHost"/> (built, listeners not started), invoked directly.</summary>
+/// <summary>One function of a <see cref="FunctionsHost"/> (built, listeners not started), invoked directly: through the worker.</summary>
 public sealed class HostLambdaFunction : ILambdaFunction
 {
     private const int FlushTimeoutMs = 2_000;
 
     private readonly FunctionsHost _host;
-    private readonly FunctionDescriptor _descriptor;
 
     public HostLambdaFunction(FunctionsHost host, string functionName)
     {
@@ -22,8 +21,7 @@ public sealed class HostLambdaFunction : ILambdaFunction
         _host = host;
         var descriptor = host.Functions.FirstOrDefault(f => f.Name.Equals(functionName, StringComparison.OrdinalIgnoreCase))
             ?? throw new HostConfigurationException(
-                $"_HANDLER names function '{functionName}', which this bootstrap does not contain. Functions: {string.Join(", ", host.Functions.Select(f => f.Name))}.");
-        _descriptor = descriptor;
+                $"_HANDLER names function '{functionName}', which this host does not contain. Functions: {string.Join(", ", host.Functions.Select(f => f.Name))}.");
         Binding = descriptor.Trigger switch
         {
             // The notification names the bucket; a zone maps to a bucket by Aws:Buckets:<zone>, else its own name (as the S3 provider does).
@@ -35,22 +33,6 @@ public sealed class HostLambdaFunction : ILambdaFunction
     }
 
     public LambdaFunctionBinding Binding { get; }
-
-    /// <summary>
-    /// Creates the function's class once in a scope, so a missing provider or setting fails the init
-    /// phase (reported to init/error) instead of every invocation, and clients are built before the first event.
-    /// </summary>
-    public void WarmUp()
-    {
-        if (_descriptor.FunctionType is not { } type)
-        {
-            return;
-        }
-
-        using var scope = _host.Services.CreateScope();
-        _ = scope.ServiceProvider.GetService(type)
-            ?? ActivatorUtilities.CreateInstance(scope.ServiceProvider, type);
-    }
 
     public async Task InvokeObjectCreatedAsync(ObjectCreatedEvent objectCreated, LambdaInvocationContext context, CancellationToken cancellationToken = default)
     {

@@ -20,6 +20,16 @@ public sealed class IsolatedStartCommandTests
     }
 
     [Fact]
+    public async Task Start_UnknownFunction_FailsNamingItAndTheKnownFunctions()
+    {
+        var (exitCode, output) = await RunAsync(["--functions", "Nope"], expectStarted: false);
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("Unknown function(s) in --functions: Nope", output, StringComparison.Ordinal);
+        Assert.Contains("ProcessOrders", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Start_FolderWithoutAnApp_FailsNamingWorkerConfig()
     {
         var empty = Directory.CreateTempSubdirectory("pipeline-noapp-").FullName;

@@ -4,10 +4,11 @@ using System.Text;
 namespace Pipeline.Lambda.Tests.Emulator;
 
 /// <summary>
-/// The PUBLISHED bootstrap (artifacts/lambda/publish/bootstrap from deploy/package.sh), shared by the
-/// test assembly. When it is missing or older than the sources, the fixture runs deploy/package.sh
-/// once. When it still cannot be had: skip with the reason, or fail under CI=true.
-/// Set PIPELINE_LAMBDA_BOOTSTRAP to test another build (e.g. the Native AOT one).
+/// The PUBLISHED package (artifacts/lambda/publish from deploy/package.sh: the Native AOT bootstrap and the
+/// ReadyToRun worker in worker/), shared by the test assembly. When it is missing or older than the sources,
+/// the fixture runs deploy/package.sh once (a few minutes: the AOT compile). Native AOT links with clang:
+/// without it, skip with the reason, or fail under CI=true (.ci/run installs it).
+/// Set PIPELINE_LAMBDA_BOOTSTRAP to test another build.
 /// </summary>
 public sealed class BootstrapFixture : IAsyncLifetime
 {
@@ -53,8 +54,14 @@ public sealed class BootstrapFixture : IAsyncLifetime
         var path = Path.Combine(RepositoryRoot, "artifacts", "lambda", "publish", "bootstrap");
         if (!File.Exists(path) || IsStale(path))
         {
+            if (Tools.FindOnPath("clang") is null)
+            {
+                UnavailableReason = "clang is not on PATH: Native AOT (deploy/package.sh) links with it. Install it with 'apt-get install -y clang zlib1g-dev'.";
+                return;
+            }
+
             var script = Path.Combine(RepositoryRoot, "deploy", "package.sh");
-            var (exitCode, output) = await RunAsync("bash", [script], RepositoryRoot, TimeSpan.FromMinutes(8));
+            var (exitCode, output) = await RunAsync("bash", [script], RepositoryRoot, TimeSpan.FromMinutes(20));
             if (exitCode != 0 || !File.Exists(path))
             {
                 UnavailableReason = $"deploy/package.sh failed (exit {exitCode}); the bootstrap could not be published: {Tail(output)}";
@@ -99,6 +106,11 @@ public sealed class BootstrapFixture : IAsyncLifetime
     private bool IsStale(string bootstrap)
     {
         var built = File.GetLastWriteTimeUtc(bootstrap);
+        if (File.GetLastWriteTimeUtc(Path.Combine(RepositoryRoot, "deploy", "package.sh")) > built)
+        {
+            return true;
+        }
+
         var sources = Path.Combine(RepositoryRoot, "src");
         return Directory.EnumerateFiles(sources, "*.*", SearchOption.AllDirectories)
             .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
 using System.Xml.Linq;
 using Polly;
 using Polly.Retry;
@@ -14,11 +15,6 @@ namespace Pipeline.Providers.Aws.Internal;
 /// </summary>
 internal sealed class AwsJsonClient
 {
-    internal static readonly JsonSerializerOptions Json = new()
-    {
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-    };
-
     private readonly HttpClient _http;
     private readonly AwsCredentialSource _credentials;
     private readonly ResiliencePipeline _retry;
@@ -63,17 +59,18 @@ internal sealed class AwsJsonClient
     public Action<string, byte[]>? OnRequestBody { get; set; }
 
     /// <summary>Sends <paramref name="request"/> and parses the answer into <typeparamref name="TResponse"/>.</summary>
-    public async Task<TResponse> SendAsync<TRequest, TResponse>(string operation, TRequest request, CancellationToken cancellationToken)
+    /// <remarks>The JSON contracts are source-generated (<see cref="RedshiftData.RedshiftDataJsonContext"/>): trimming- and AOT-safe.</remarks>
+    public async Task<TResponse> SendAsync<TRequest, TResponse>(string operation, TRequest request, JsonTypeInfo<TRequest> requestJson, JsonTypeInfo<TResponse> responseJson, CancellationToken cancellationToken)
         where TResponse : class
     {
-        var body = JsonSerializer.SerializeToUtf8Bytes(request, Json);
+        var body = JsonSerializer.SerializeToUtf8Bytes(request, requestJson);
         OnRequestBody?.Invoke(operation, body);
         return await _retry.ExecuteAsync(
-            async ct => await SendOnceAsync<TResponse>(operation, body, ct).ConfigureAwait(false),
+            async ct => await SendOnceAsync(operation, body, responseJson, ct).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<TResponse> SendOnceAsync<TResponse>(string operation, byte[] body, CancellationToken cancellationToken)
+    private async Task<TResponse> SendOnceAsync<TResponse>(string operation, byte[] body, JsonTypeInfo<TResponse> responseJson, CancellationToken cancellationToken)
         where TResponse : class
     {
         var credentials = await _credentials.GetAsync().ConfigureAwait(false);
@@ -104,7 +101,7 @@ internal sealed class AwsJsonClient
                 throw new AwsProtocolException($"{Service} {operation}: expected a JSON object, got: {Preview(bytes)}");
             }
 
-            return obj.Deserialize<TResponse>(Json)
+            return obj.Deserialize(responseJson)
                 ?? throw new AwsProtocolException($"{Service} {operation}: empty response body.");
         }
         catch (JsonException e)

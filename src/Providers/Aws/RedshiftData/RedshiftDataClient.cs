@@ -26,7 +26,7 @@ internal sealed class RedshiftDataClient
 
     public async Task<string> ExecuteStatementAsync(ExecuteStatementRequest request, CancellationToken cancellationToken)
     {
-        var response = await _json.SendAsync<ExecuteStatementRequest, StatementIdResponse>("ExecuteStatement", request, cancellationToken).ConfigureAwait(false);
+        var response = await _json.SendAsync("ExecuteStatement", request, RedshiftDataJsonContext.Default.ExecuteStatementRequest, RedshiftDataJsonContext.Default.StatementIdResponse, cancellationToken).ConfigureAwait(false);
         return Require(response.Id, "ExecuteStatement", "Id");
     }
 
@@ -37,27 +37,27 @@ internal sealed class RedshiftDataClient
             throw new ArgumentException($"BatchExecuteStatement takes 1 to {RedshiftLimits.MaxSqlsPerBatch} SQL strings (got {request.Sqls.Length}).", nameof(request));
         }
 
-        var response = await _json.SendAsync<BatchExecuteStatementRequest, StatementIdResponse>("BatchExecuteStatement", request, cancellationToken).ConfigureAwait(false);
+        var response = await _json.SendAsync("BatchExecuteStatement", request, RedshiftDataJsonContext.Default.BatchExecuteStatementRequest, RedshiftDataJsonContext.Default.StatementIdResponse, cancellationToken).ConfigureAwait(false);
         return Require(response.Id, "BatchExecuteStatement", "Id");
     }
 
     public async Task<DescribeStatementResponse> DescribeStatementAsync(string id, CancellationToken cancellationToken)
     {
-        var response = await _json.SendAsync<StatementIdRequest, DescribeStatementResponse>("DescribeStatement", new(id), cancellationToken).ConfigureAwait(false);
+        var response = await _json.SendAsync("DescribeStatement", new StatementIdRequest(id), RedshiftDataJsonContext.Default.StatementIdRequest, RedshiftDataJsonContext.Default.DescribeStatementResponse, cancellationToken).ConfigureAwait(false);
         Require(response.Status, "DescribeStatement", "Status");
         return response;
     }
 
     public async Task<GetStatementResultResponse> GetStatementResultAsync(string id, string? nextToken, CancellationToken cancellationToken)
     {
-        var response = await _json.SendAsync<GetStatementResultRequest, GetStatementResultResponse>("GetStatementResult", new(id, nextToken), cancellationToken).ConfigureAwait(false);
+        var response = await _json.SendAsync("GetStatementResult", new GetStatementResultRequest(id, nextToken), RedshiftDataJsonContext.Default.GetStatementResultRequest, RedshiftDataJsonContext.Default.GetStatementResultResponse, cancellationToken).ConfigureAwait(false);
         Require(response.Records, "GetStatementResult", "Records");
         return response;
     }
 
     public async Task<bool> CancelStatementAsync(string id, CancellationToken cancellationToken)
     {
-        var response = await _json.SendAsync<StatementIdRequest, CancelStatementResponse>("CancelStatement", new(id), cancellationToken).ConfigureAwait(false);
+        var response = await _json.SendAsync("CancelStatement", new StatementIdRequest(id), RedshiftDataJsonContext.Default.StatementIdRequest, RedshiftDataJsonContext.Default.CancelStatementResponse, cancellationToken).ConfigureAwait(false);
         return response.Status ?? throw new AwsProtocolException("Redshift Data CancelStatement: the answer lacks 'Status'.");
     }
 

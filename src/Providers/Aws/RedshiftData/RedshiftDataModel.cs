@@ -135,3 +135,15 @@ internal sealed record CancelStatementResponse
     public bool? Status { get; init; }
 }
 #pragma warning restore CA1819
+
+/// <summary>Source-generated (trimming- and AOT-safe) JSON for the Redshift Data API's requests and answers.</summary>
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ExecuteStatementRequest))]
+[JsonSerializable(typeof(BatchExecuteStatementRequest))]
+[JsonSerializable(typeof(StatementIdRequest))]
+[JsonSerializable(typeof(GetStatementResultRequest))]
+[JsonSerializable(typeof(StatementIdResponse))]
+[JsonSerializable(typeof(DescribeStatementResponse))]
+[JsonSerializable(typeof(GetStatementResultResponse))]
+[JsonSerializable(typeof(CancelStatementResponse))]
+internal sealed partial class RedshiftDataJsonContext : JsonSerializerContext;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using Amazon.Runtime;
 using Amazon.SQS;
 using Amazon.SQS.Model;
@@ -66,11 +66,11 @@ internal sealed partial class SqsMessageQueue : IMessageQueue
             var arnAnswer = await CallAsync("GetQueueAttributes", ct => _client.GetQueueAttributesAsync(new GetQueueAttributesRequest { QueueUrl = dlqUrl, AttributeNames = ["QueueArn"] }, ct), cancellationToken).ConfigureAwait(false);
             var dlqArn = arnAnswer.Attributes?.GetValueOrDefault("QueueArn")
                 ?? throw new AwsProtocolException($"SQS GetQueueAttributes: no QueueArn for '{dlqName}'.");
-            attributes["RedrivePolicy"] = JsonSerializer.Serialize(new Dictionary<string, string>
+            attributes["RedrivePolicy"] = new JsonObject
             {
                 ["deadLetterTargetArn"] = dlqArn,
                 ["maxReceiveCount"] = definition.MaxReceiveCount.ToString(CultureInfo.InvariantCulture),
-            });
+            }.ToJsonString();
         }
 
         await CreateAsync(definition.Name, attributes.Count == 0 ? null : attributes, cancellationToken).ConfigureAwait(false);
