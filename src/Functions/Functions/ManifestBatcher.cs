@@ -12,7 +12,7 @@ namespace Pipeline.Functions.Functions;
 /// out when it is full, when every running invocation is waiting for it (nobody else can add), or after
 /// <see cref="Linger"/>.
 /// </summary>
-public sealed class ManifestBatcher(IObjectStore store, PipelineSettings settings)
+public sealed class ManifestBatcher
 {
     /// <summary>Most objects in one batch manifest (one invocation of a Lambda gets at most 10 events; the host, 16 at once).</summary>
     public const int MaxObjects = 100;
@@ -20,163 +20,59 @@ public sealed class ManifestBatcher(IObjectStore store, PipelineSettings setting
     /// <summary>Longest a manifest waits for company while other invocations are still running.</summary>
     public static readonly TimeSpan DefaultLinger = TimeSpan.FromMilliseconds(20);
 
-    /// <summary>Settable for tests.</summary>
-    internal TimeSpan Linger { get; init; } = DefaultLinger;
+    private readonly InvocationBatcher<Manifest, ObjectStoreException> batcher;
 
-    private readonly object gate = new();
-    private readonly List<(Manifest Manifest, Scope Caller, TaskCompletionSource Done)> waiting = [];
-    private int running;
-    private bool flushing;
-    private bool lingering;
+    public ManifestBatcher(IObjectStore store, PipelineSettings settings)
+    {
+        batcher = new(MaxObjects, DefaultLinger, (batch, cancellationToken) => PutBatchAsync(store, settings.PrepareZone, batch, cancellationToken));
+    }
+
+    /// <summary>Settable for tests.</summary>
+    internal TimeSpan Linger { get => batcher.Linger; init => batcher.Linger = value; }
 
     /// <summary>
     /// Marks an invocation that may add a manifest (<see cref="Scope.AddAsync"/>); dispose when it will not (finished,
     /// or writes a manifest of its own), so a batch does not wait for it.
     /// </summary>
-    public Scope Enter()
-    {
-        lock (gate)
-        {
-            running++;
-        }
-
-        return new Scope(this);
-    }
+    public Scope Enter() => new(this);
 
     private async Task AddAsync(Scope caller, Manifest manifest, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (gate)
-        {
-            waiting.Add((manifest, caller, done));
-        }
 
-        Kick();
-        await done.Task.WaitAsync(cancellationToken);
+        // Settled: it adds nothing more, so the next batch need not wait for it.
+        var failures = await batcher.AddAsync([manifest], leaveWhenSettled: caller, cancellationToken);
+        if (failures.Count > 0)
+        {
+            throw failures[0];
+        }
     }
 
-    private void Leave()
+    /// <summary>One PUT of the batch manifest; a failed PUT fails every object of the batch.</summary>
+    private static async Task<IReadOnlyList<(int Index, ObjectStoreException Failure)>> PutBatchAsync(IObjectStore store, string zone, IReadOnlyList<Manifest> batch, CancellationToken cancellationToken)
     {
-        lock (gate)
+        try
         {
-            running--;
+            var manifest = new BatchManifest { Objects = batch.ToList() };
+            using var body = new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(manifest, ManifestJsonContext.Default.BatchManifest), writable: false);
+            await store.PutAsync(zone, BatchManifest.KeyFor(manifest.Objects), body, new PutOptions { ContentType = "application/json" }, cancellationToken);
+            return [];
         }
-
-        Kick();
-    }
-
-    private void Kick()
-    {
-        lock (gate)
+        catch (Exception ex)
         {
-            if (flushing || waiting.Count == 0)
-            {
-                return;
-            }
-
-            if (!Due())
-            {
-                if (!lingering)
-                {
-                    lingering = true;
-                    _ = Task.Delay(Linger).ContinueWith(_ => LingerElapsed(), TaskScheduler.Default);
-                }
-
-                return;
-            }
-
-            flushing = true;
+            return batch.Select((_, i) => (i, new ObjectStoreException($"Writing the batch manifest of {batch.Count} object(s) to zone '{zone}' failed: {ex.Message}; the objects will be retried.", ex))).ToList();
         }
-
-        _ = Task.Run(FlushAsync);
-    }
-
-    private void LingerElapsed()
-    {
-        lock (gate)
-        {
-            lingering = false;
-            if (flushing || waiting.Count == 0)
-            {
-                return;
-            }
-
-            flushing = true;
-        }
-
-        _ = Task.Run(FlushAsync);
-    }
-
-    /// <summary>Under the lock: a full batch waits, or every running invocation has added its manifest.</summary>
-    private bool Due() => waiting.Count >= MaxObjects || waiting.Count >= running;
-
-    private async Task FlushAsync()
-    {
-        while (true)
-        {
-            List<(Manifest Manifest, Scope Caller, TaskCompletionSource Done)> batch;
-            lock (gate)
-            {
-                if (waiting.Count == 0)
-                {
-                    flushing = false;
-                    return;
-                }
-
-                batch = waiting.Take(MaxObjects).ToList();
-                waiting.RemoveRange(0, batch.Count);
-            }
-
-            try
-            {
-                var manifest = new BatchManifest { Objects = batch.Select(b => b.Manifest).ToList() };
-                using var body = new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(manifest, ManifestJsonContext.Default.BatchManifest), writable: false);
-                await store.PutAsync(settings.PrepareZone, BatchManifest.KeyFor(manifest.Objects), body, new PutOptions { ContentType = "application/json" }, CancellationToken.None);
-                foreach (var (_, caller, done) in batch)
-                {
-                    // Settled: it adds nothing more, so the next batch need not wait for it.
-                    caller.Dispose();
-                    done.TrySetResult();
-                }
-            }
-            catch (Exception ex)
-            {
-                foreach (var (_, caller, done) in batch)
-                {
-                    caller.Dispose();
-                    done.TrySetException(new ObjectStoreException($"Writing the batch manifest of {batch.Count} object(s) to zone '{settings.PrepareZone}' failed: {ex.Message}; the objects will be retried.", ex));
-                }
-            }
-
-            lock (gate)
-            {
-                if (waiting.Count == 0 || !Due())
-                {
-                    flushing = false;
-                    break;
-                }
-            }
-        }
-
-        Kick();
     }
 
     /// <summary>One invocation's part in the batches.</summary>
     public sealed class Scope(ManifestBatcher owner) : IDisposable
     {
-        private int disposed;
+        private readonly IDisposable entered = owner.batcher.Enter();
 
         /// <summary>Adds <paramref name="manifest"/> (with its versions) and returns once the batch holding it is written.</summary>
         /// <exception cref="ObjectStoreException">When that batch could not be written.</exception>
         public Task AddAsync(Manifest manifest, CancellationToken cancellationToken = default) => owner.AddAsync(this, manifest, cancellationToken);
 
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref disposed, 1) == 0)
-            {
-                owner.Leave();
-            }
-        }
+        public void Dispose() => entered.Dispose();
     }
 }
