@@ -27,13 +27,7 @@ public static class ManifestReader
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(settings);
-        var infos = await ListAsync(store, settings, cancellationToken);
-        var read = new IReadOnlyList<Manifest>[infos.Count];
-        await Parallel.ForAsync(0, infos.Count, new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism, CancellationToken = cancellationToken }, async (i, ct) =>
-        {
-            read[i] = await ReadAsync(store, settings, infos[i], cache, ct);
-        });
-
+        var read = await ReadEachAsync(store, settings, await ListAsync(store, settings, cancellationToken), cache, cancellationToken);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var manifests = new List<Manifest>();
         foreach (var manifest in read.SelectMany(m => m))
@@ -70,13 +64,7 @@ public static class ManifestReader
             }
         }
 
-        var read = new IReadOnlyList<Manifest>[batches.Count];
-        await Parallel.ForAsync(0, batches.Count, new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism, CancellationToken = cancellationToken }, async (i, ct) =>
-        {
-            read[i] = await ReadAsync(store, settings, batches[i], cache, ct);
-        });
-
-        foreach (var manifest in read.SelectMany(m => m))
+        foreach (var manifest in (await ReadEachAsync(store, settings, batches, cache, cancellationToken)).SelectMany(m => m))
         {
             processed.Add(Manifest.KeyFor(manifest.SourceKey, manifest.SourceEtag));
         }
@@ -96,6 +84,18 @@ public static class ManifestReader
         }
 
         return infos;
+    }
+
+    /// <summary>The manifests each listed object holds, in listing order, <see cref="ReadParallelism"/> reads at once.</summary>
+    private static async Task<IReadOnlyList<Manifest>[]> ReadEachAsync(IObjectStore store, PipelineSettings settings, IReadOnlyList<ObjectInfo> infos, ManifestCache? cache, CancellationToken cancellationToken)
+    {
+        var read = new IReadOnlyList<Manifest>[infos.Count];
+        await Parallel.ForAsync(0, infos.Count, new ParallelOptions { MaxDegreeOfParallelism = ReadParallelism, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            read[i] = await ReadAsync(store, settings, infos[i], cache, ct);
+        });
+
+        return read;
     }
 
     /// <summary>The manifests one listed object holds: one for a per-object manifest, several for a batch.</summary>
