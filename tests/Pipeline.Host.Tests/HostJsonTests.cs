@@ -110,11 +110,8 @@ public sealed class HostJsonTests
         Assert.Equal([path], settings.IgnoredAzureKeys);
     }
 
-    [Fact]
-    public void Parse_FuncTemplateHostJson_AcceptsWithOneIgnoredKey()
-    {
-        // Exactly what `func init --worker-runtime dotnet-isolated` writes.
-        const string json = """
+    /// <summary>Exactly what `func init --worker-runtime dotnet-isolated` writes.</summary>
+    internal const string FuncTemplateHostJson = """
             {
                 "version": "2.0",
                 "logging": {
@@ -128,6 +125,11 @@ public sealed class HostJsonTests
                 }
             }
             """;
+
+    [Fact]
+    public void Parse_FuncTemplateHostJson_AcceptsWithOneIgnoredKey()
+    {
+        var json = FuncTemplateHostJson;
 
         var settings = HostSettings.Parse(json);
 

@@ -53,20 +53,7 @@ public sealed class IsolatedStartCommandTests
         var app = CopyApp();
         try
         {
-            await File.WriteAllTextAsync(Path.Combine(app, "host.json"), """
-                {
-                    "version": "2.0",
-                    "logging": {
-                        "applicationInsights": {
-                            "samplingSettings": {
-                                "isEnabled": true,
-                                "excludedTypes": "Request"
-                            },
-                            "enableLiveMetricsFilters": true
-                        }
-                    }
-                }
-                """, TestContext.Current.CancellationToken);
+            await File.WriteAllTextAsync(Path.Combine(app, "host.json"), HostJsonTests.FuncTemplateHostJson, TestContext.Current.CancellationToken);
 
             var (exitCode, output) = await RunAsync(["--functions", "Tick"], expectStarted: true, scriptRoot: app);
 
