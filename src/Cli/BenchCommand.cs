@@ -64,24 +64,25 @@ public static class BenchCommand
             }
 
             var cpu = Cpu();
+            var allocated = GC.GetTotalAllocatedBytes(precise: true);
             var parse = await PhaseAsync("baseline parse only", () => BaselineAsync(big, reference, enrich: false, cancellationToken));
-            await output.WriteLineAsync($"baseline parse only                 {Rate(records, parse),12:N0} records/s  ({parse.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
+            await output.WriteLineAsync($"baseline parse only                 {Rate(records, parse),12:N0} records/s  ({parse.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s, {AllocatedPerRecord(records, ref allocated),7:N0} B/record)");
             if (!quick)
             {
                 var enrichOnly = await PhaseAsync("baseline parse+validate+enrich", () => BaselineAsync(big, reference, enrich: true, cancellationToken));
-                await output.WriteLineAsync($"baseline parse+validate+enrich      {Rate(records, enrichOnly),12:N0} records/s  ({enrichOnly.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
+                await output.WriteLineAsync($"baseline parse+validate+enrich      {Rate(records, enrichOnly),12:N0} records/s  ({enrichOnly.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s, {AllocatedPerRecord(records, ref allocated),7:N0} B/record)");
 
                 var chunks = Path.Combine(work, "chunks.bin");
                 var chunked = await PhaseAsync("baseline + write chunks", () => ChunkBaselineAsync(big, chunks, reference, cancellationToken));
-                await output.WriteLineAsync($"baseline ... + write chunks (file)   {Rate(records, chunked),12:N0} records/s  ({chunked.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
+                await output.WriteLineAsync($"baseline ... + write chunks (file)   {Rate(records, chunked),12:N0} records/s  ({chunked.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s, {AllocatedPerRecord(records, ref allocated),7:N0} B/record)");
                 var reread = await PhaseAsync("baseline read chunks", () => ReadChunksBaselineAsync(chunks, cancellationToken));
-                await output.WriteLineAsync($"baseline read chunks+check+rows     {Rate(records, reread),12:N0} records/s  ({reread.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
+                await output.WriteLineAsync($"baseline read chunks+check+rows     {Rate(records, reread),12:N0} records/s  ({reread.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s, {AllocatedPerRecord(records, ref allocated),7:N0} B/record)");
                 var mergeBuilder = FunctionsHost.CreateBuilder(PipelineApp.Options(contentRoot, Path.Combine(work, "data-merge"), consoleLogging: false));
                 PipelineApp.Configure(mergeBuilder);
                 await using (var mergeHost = mergeBuilder.Build())
                 {
                     var merged = await PhaseAsync("baseline + SQLite merge", () => ReadChunksBaselineAsync(chunks, cancellationToken, mergeHost.Services.GetRequiredService<IWarehouse>()));
-                    await output.WriteLineAsync($"baseline ... + SQLite merge ({WarehouseSchema.All.Count} tables){Rate(records, merged),11:N0} records/s  ({merged.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s)");
+                    await output.WriteLineAsync($"baseline ... + SQLite merge ({WarehouseSchema.All.Count} tables){Rate(records, merged),11:N0} records/s  ({merged.TotalSeconds:F2} s, {CpuRate(records, ref cpu),9:N0} records/CPU-s, {AllocatedPerRecord(records, ref allocated),7:N0} B/record)");
                 }
 
                 Directory.Delete(Path.Combine(work, "data-merge"), recursive: true);
@@ -159,6 +160,15 @@ public static class BenchCommand
         return long.TryParse(fields[13], CultureInfo.InvariantCulture, out var cutime) && long.TryParse(fields[14], CultureInfo.InvariantCulture, out var cstime)
             ? TimeSpan.FromSeconds((cutime + cstime) / ticksPerSecond)
             : TimeSpan.Zero;
+    }
+
+    /// <summary>Bytes this process allocated per record since <paramref name="since"/> (all threads); moves it to now.</summary>
+    private static double AllocatedPerRecord(long records, ref long since)
+    {
+        var now = GC.GetTotalAllocatedBytes(precise: true);
+        var perRecord = (now - since) / (double)Math.Max(records, 1);
+        since = now;
+        return perRecord;
     }
 
     /// <summary>Records per CPU-second since <paramref name="since"/> (the whole process: all threads); moves it to now.</summary>
