@@ -12,7 +12,7 @@ namespace Pipeline.Cli;
 /// <c>bench</c> generator) are parsed, validated and enriched once, untimed; then, per chunk of
 /// <c>Enrichment:ChunkRecords</c> (1,000) records, each format's encode and decode (with its checks) is timed alone.
 /// Prints seconds (wall and process CPU: on a shared machine the CPU figure is the stable one), records/s, bytes and
-/// bytes per record, and peak RSS. <c>--chunk-records</c> sets the chunk size (Parquet's cost is largely per file and column).
+/// bytes per record, bytes allocated per record (write; read including the records it returns), and peak RSS. <c>--chunk-records</c> sets the chunk size (Parquet's cost is largely per file and column).
 /// </summary>
 public static class ChunkBenchCommand
 {
@@ -43,15 +43,19 @@ public static class ChunkBenchCommand
             async Task EncodeAsync()
             {
                 var cpu = Environment.CpuUsage.TotalTime;
+                var allocated = GC.GetTotalAllocatedBytes(precise: true);
                 parquet.Clock.Start();
                 parquet.Chunks.Add(await ParquetChunkFormat.WriteAsync(batch, new Dictionary<string, string>(), cancellationToken));
                 parquet.Clock.Stop();
                 parquet.WriteCpu += Environment.CpuUsage.TotalTime - cpu;
+                parquet.WriteAllocated += GC.GetTotalAllocatedBytes(precise: true) - allocated;
                 cpu = Environment.CpuUsage.TotalTime;
+                allocated = GC.GetTotalAllocatedBytes(precise: true);
                 ndjson.Clock.Start();
                 ndjson.Chunks.Add(NdjsonChunkFormat.Write(batch));
                 ndjson.Clock.Stop();
                 ndjson.WriteCpu += Environment.CpuUsage.TotalTime - cpu;
+                ndjson.WriteAllocated += GC.GetTotalAllocatedBytes(precise: true) - allocated;
                 batch.Clear();
             }
 
@@ -79,6 +83,7 @@ public static class ChunkBenchCommand
             {
                 var read = 0L;
                 var cpu = Environment.CpuUsage.TotalTime;
+                var allocated = GC.GetTotalAllocatedBytes(precise: true);
                 var clock = Stopwatch.StartNew();
                 foreach (var chunk in format.Chunks)
                 {
@@ -90,6 +95,7 @@ public static class ChunkBenchCommand
 
                 format.ReadSeconds = clock.Elapsed.TotalSeconds;
                 format.ReadCpu = Environment.CpuUsage.TotalTime - cpu;
+                format.ReadAllocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
                 if (read != valid)
                 {
                     throw new InvalidOperationException($"{format.Name}: read {read} records, wrote {valid}.");
@@ -97,13 +103,13 @@ public static class ChunkBenchCommand
             }
 
             await output.WriteLineAsync($"{valid:N0} enriched records in {parquet.Chunks.Count:N0} chunks of {options.ChunkRecords:N0} (encode and decode timed alone; enrichment untimed)");
-            await output.WriteLineAsync($"{"format",-16} {"write s",8} {"records/s",11} {"CPU s",7} {"read s",8} {"records/s",11} {"CPU s",7} {"MiB",8} {"bytes/record",13}");
+            await output.WriteLineAsync($"{"format",-16} {"write s",8} {"records/s",11} {"CPU s",7} {"read s",8} {"records/s",11} {"CPU s",7} {"MiB",8} {"bytes/record",13} {"write B/rec",12} {"read B/rec",11}");
             foreach (var f in new[] { parquet, ndjson })
             {
                 var bytes = f.Chunks.Sum(c => (long)c.Length);
                 var write = f.Clock.Elapsed.TotalSeconds;
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"{f.Name,-16} {write,8:F2} {valid / Math.Max(write, 1e-9),11:N0} {f.WriteCpu.TotalSeconds,7:F2} {f.ReadSeconds,8:F2} {valid / Math.Max(f.ReadSeconds, 1e-9),11:N0} {f.ReadCpu.TotalSeconds,7:F2} {bytes / 1048576.0,8:F1} {bytes / (double)Math.Max(valid, 1),13:F1}"));
+                    $"{f.Name,-16} {write,8:F2} {valid / Math.Max(write, 1e-9),11:N0} {f.WriteCpu.TotalSeconds,7:F2} {f.ReadSeconds,8:F2} {valid / Math.Max(f.ReadSeconds, 1e-9),11:N0} {f.ReadCpu.TotalSeconds,7:F2} {bytes / 1048576.0,8:F1} {bytes / (double)Math.Max(valid, 1),13:F1} {f.WriteAllocated / (double)Math.Max(valid, 1),12:N0} {f.ReadAllocated / (double)Math.Max(valid, 1),11:N0}"));
             }
 
             await output.WriteLineAsync($"peak RSS (VmHWM, whole process) {BenchCommand.PeakRssMb():F0} MB; cores: {Environment.ProcessorCount}");
@@ -128,5 +134,11 @@ public static class ChunkBenchCommand
         public TimeSpan WriteCpu { get; set; }
 
         public TimeSpan ReadCpu { get; set; }
+
+        /// <summary>Bytes allocated while writing (process-wide; nothing else runs meanwhile).</summary>
+        public long WriteAllocated { get; set; }
+
+        /// <summary>Bytes allocated while reading, including the records returned.</summary>
+        public long ReadAllocated { get; set; }
     }
 }
