@@ -14,10 +14,12 @@ namespace Pipeline.Functions.Transactions;
 /// as in JSON (snake_case), all REQUIRED. Decimals DECIMAL(38,10) (the warehouse domain), dates DATE, timestamps
 /// TIMESTAMP(MICROS, UTC). TIMESTAMP has no unit of 100 ns that covers years 1–9999 (NANOS ends in 2262), so the
 /// tenths of a microsecond that validation accepts travel in <c>executed_at_100ns</c> / <c>ingested_at_100ns</c> (0–9):
-/// every accepted value round-trips exactly; decimals come back without trailing zeros (1.50 → 1.5, equal).
+/// every accepted value round-trips exactly; decimals come back without trailing zeros (1.50 → 1.5, equal). The bytes
+/// are encoded and decoded by <see cref="ParquetChunkCodec"/> (no objects per value); chunks that Parquet.Net wrote
+/// before still read.
 /// </summary>
 /// <remarks>
-/// Parquet carries no checksum of its own here (Parquet.Net writes no page CRCs, zstd frames no checksum), so the
+/// Parquet carries no checksum of its own here (no page CRCs are written, zstd frames carry no checksum), so the
 /// footer holds <c>pipeline.content_sha256</c>: SHA-256 of the records' canonical binary form (<see cref="ContentSha256"/>),
 /// recomputed from the decoded values on read. A flipped byte that still decodes therefore cannot pass as data. It is
 /// a property of the chunk, not of the claim check: a re-run that rewrites the chunk (new ingested_at) leaves messages
@@ -84,22 +86,16 @@ public static class ParquetChunkFormat
     private static readonly DataField IngestedAt100ns = Field<int>("ingested_at_100ns");
     private static readonly DataField PipelineVersion = Text("pipeline_version");
 
-    /// <summary>The chunk's Parquet schema, in column order.</summary>
+    /// <summary>The chunk's Parquet schema, in column order, as Parquet.Net declares it (for readers of the chunks; <see cref="ParquetChunkCodec.Columns"/> writes the same).</summary>
     public static ParquetSchema Schema { get; } = new(
         TransactionId, Version, Status, TradeDate, ExecutedAt, ExecutedAt100ns, AccountId, TraderId, CounterpartyLei, CounterpartyName,
         CounterpartyCountry, Isin, AssetClass, Side, Quantity, Price, Currency, VenueMic, Notional, FxRateUsd, NotionalUsd, SettlementDate,
         Cancelled, FlagLargeNotional, FlagWatchlistCountry, FlagUnknownCounterparty, RiskFlags, Reportable, ReportableReason, ContentHash,
         DedupId, GroupId, SourceKey, SourceEtag, RecordNumber, IngestedAt, IngestedAt100ns, PipelineVersion);
 
-    // zstd at Parquet.Net's "Fastest": measured on 1,000-record chunks at ~1/20 of the CPU of its default "Optimal"
-    // level for 2 % more bytes (bench-chunks).
-    private static ParquetOptions WriteOptions => new() { CompressionMethod = CompressionMethod.Zstd, CompressionLevel = System.IO.Compression.CompressionLevel.Fastest };
-
-    private static ParquetOptions ReadOptions => new() { UseDateOnlyTypeForDates = true };
-
     /// <summary>Writes the records as one row group; <paramref name="metadata"/> goes into the footer beside the content checksum.</summary>
     /// <exception cref="ArgumentException">When a decimal is outside numeric(38,10): it would not round-trip.</exception>
-    public static async Task<byte[]> WriteAsync(IReadOnlyList<EnrichedTransaction> records, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken = default)
+    public static Task<byte[]> WriteAsync(IReadOnlyList<EnrichedTransaction> records, IReadOnlyDictionary<string, string> metadata, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(records);
         ArgumentNullException.ThrowIfNull(metadata);
@@ -114,67 +110,52 @@ public static class ParquetChunkFormat
             }
         }
 
-        using var output = new MemoryStream();
-        await using (var writer = await ParquetWriter.CreateAsync(Schema, output, WriteOptions, cancellationToken: cancellationToken))
-        {
-            var footer = new Dictionary<string, string>(metadata, StringComparer.Ordinal) { [ContentSha256Key] = ContentSha256(records) };
-            writer.CustomMetadata = footer;
-            using var group = writer.CreateRowGroup();
-            await TextAsync(group, TransactionId, records, r => r.TransactionId, cancellationToken);
-            await ValuesAsync(group, Version, records, r => r.Version, cancellationToken);
-            await TextAsync(group, Status, records, r => r.Status, cancellationToken);
-            await ValuesAsync(group, TradeDate, records, r => r.TradeDate, cancellationToken);
-            await ValuesAsync(group, ExecutedAt, records, r => Micros(r.ExecutedAt), cancellationToken);
-            await ValuesAsync(group, ExecutedAt100ns, records, r => (int)(r.ExecutedAt.UtcTicks % 10), cancellationToken);
-            await TextAsync(group, AccountId, records, r => r.AccountId, cancellationToken);
-            await TextAsync(group, TraderId, records, r => r.TraderId, cancellationToken);
-            await TextAsync(group, CounterpartyLei, records, r => r.CounterpartyLei, cancellationToken);
-            await TextAsync(group, CounterpartyName, records, r => r.CounterpartyName, cancellationToken);
-            await TextAsync(group, CounterpartyCountry, records, r => r.CounterpartyCountry, cancellationToken);
-            await TextAsync(group, Isin, records, r => r.Isin, cancellationToken);
-            await TextAsync(group, AssetClass, records, r => r.AssetClass, cancellationToken);
-            await TextAsync(group, Side, records, r => r.Side, cancellationToken);
-            await ValuesAsync(group, Quantity, records, r => r.Quantity, cancellationToken);
-            await ValuesAsync(group, Price, records, r => r.Price, cancellationToken);
-            await TextAsync(group, Currency, records, r => r.Currency, cancellationToken);
-            await TextAsync(group, VenueMic, records, r => r.VenueMic, cancellationToken);
-            await ValuesAsync(group, Notional, records, r => r.Notional, cancellationToken);
-            await ValuesAsync(group, FxRateUsd, records, r => r.FxRateUsd, cancellationToken);
-            await ValuesAsync(group, NotionalUsd, records, r => r.NotionalUsd, cancellationToken);
-            await ValuesAsync(group, SettlementDate, records, r => r.SettlementDate, cancellationToken);
-            await ValuesAsync(group, Cancelled, records, r => r.Cancelled, cancellationToken);
-            await ValuesAsync(group, FlagLargeNotional, records, r => r.FlagLargeNotional, cancellationToken);
-            await ValuesAsync(group, FlagWatchlistCountry, records, r => r.FlagWatchlistCountry, cancellationToken);
-            await ValuesAsync(group, FlagUnknownCounterparty, records, r => r.FlagUnknownCounterparty, cancellationToken);
-            await TextAsync(group, RiskFlags, records, r => r.RiskFlags, cancellationToken);
-            await ValuesAsync(group, Reportable, records, r => r.Reportable, cancellationToken);
-            await TextAsync(group, ReportableReason, records, r => r.ReportableReason, cancellationToken);
-            await TextAsync(group, ContentHash, records, r => r.ContentHash, cancellationToken);
-            await TextAsync(group, DedupId, records, r => r.DedupId, cancellationToken);
-            await TextAsync(group, GroupId, records, r => r.GroupId, cancellationToken);
-            await TextAsync(group, SourceKey, records, r => r.SourceKey, cancellationToken);
-            await TextAsync(group, SourceEtag, records, r => r.SourceEtag, cancellationToken);
-            await ValuesAsync(group, RecordNumber, records, r => r.RecordNumber, cancellationToken);
-            await ValuesAsync(group, IngestedAt, records, r => Micros(r.IngestedAt), cancellationToken);
-            await ValuesAsync(group, IngestedAt100ns, records, r => (int)(r.IngestedAt.UtcTicks % 10), cancellationToken);
-            await TextAsync(group, PipelineVersion, records, r => r.PipelineVersion, cancellationToken);
-            group.CompleteValidate();
-        }
-
-        return output.ToArray();
+        cancellationToken.ThrowIfCancellationRequested();
+        var footer = new Dictionary<string, string>(metadata, StringComparer.Ordinal) { [ContentSha256Key] = ContentSha256(records) };
+        return Task.FromResult(ParquetChunkCodec.Write(records, footer));
     }
 
     /// <summary>
-    /// Reads a chunk written by <see cref="WriteAsync"/>: the records and the footer's metadata, after checking the
-    /// Parquet framing, the columns and the content checksum.
+    /// Reads a chunk written by <see cref="WriteAsync"/> (or by the Parquet.Net writer before it): the records and the
+    /// footer's metadata, after checking the Parquet framing, the columns and the content checksum.
     /// </summary>
     /// <exception cref="InvalidDataException">What is wrong, in words (truncated, not Parquet, unexpected columns, content checksum differs…).</exception>
     public static async Task<(List<EnrichedTransaction> Records, IReadOnlyDictionary<string, string> Metadata)> ReadAsync(Stream content, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
-        using var buffer = new MemoryStream(content.CanSeek ? (int)Math.Clamp(content.Length - content.Position, 0, int.MaxValue) : 0);
-        await content.CopyToAsync(buffer, cancellationToken);
-        var bytes = new ReadOnlySpan<byte>(buffer.GetBuffer(), 0, (int)buffer.Length);
+        var buffer = ArrayPool<byte>.Shared.Rent(content.CanSeek ? (int)Math.Clamp(content.Length - content.Position, 1, int.MaxValue) : 64 * 1024);
+        try
+        {
+            var length = 0;
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    var bigger = ArrayPool<byte>.Shared.Rent(checked(buffer.Length * 2));
+                    buffer.AsSpan(0, length).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+
+                var read = await content.ReadAsync(buffer.AsMemory(length), cancellationToken);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                length += read;
+            }
+
+            return Decode(new ReadOnlySpan<byte>(buffer, 0, length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static (List<EnrichedTransaction> Records, IReadOnlyDictionary<string, string> Metadata) Decode(ReadOnlySpan<byte> bytes)
+    {
         if (bytes.Length < 12 || !bytes[..4].SequenceEqual(Magic))
         {
             throw new InvalidDataException($"not a Parquet file ({bytes.Length} bytes, no PAR1 header)");
@@ -185,36 +166,36 @@ public static class ParquetChunkFormat
             throw new InvalidDataException($"truncated: {bytes.Length} bytes without the closing PAR1 footer");
         }
 
-        buffer.Position = 0;
         try
         {
-            await using var reader = await ParquetReader.CreateAsync(buffer, ReadOptions, leaveStreamOpen: true, cancellationToken: cancellationToken);
-            var metadata = reader.CustomMetadata;
-            var columns = reader.Schema.DataFields.Select(f => f.Name).ToArray();
-            var expected = Schema.DataFields.Select(f => f.Name).ToArray();
+            var footer = ParquetChunkCodec.ReadFooter(bytes);
+            var columns = footer.Leaves.Select(f => f.Name).ToArray();
+            var expected = ParquetChunkCodec.Columns.Select(c => c.Name).ToArray();
             if (!columns.SequenceEqual(expected, StringComparer.Ordinal))
             {
                 throw new InvalidDataException($"unexpected columns [{string.Join(", ", columns)}]; expected [{string.Join(", ", expected)}]");
             }
 
-            if (!metadata.TryGetValue(ContentSha256Key, out var checksum))
+            for (var c = 0; c < expected.Length; c++)
+            {
+                if (ParquetChunkCodec.LeafProblem(footer.Leaves[c], ParquetChunkCodec.Columns[c]) is { } problem)
+                {
+                    throw new InvalidDataException(problem);
+                }
+            }
+
+            if (!footer.Metadata.TryGetValue(ContentSha256Key, out var checksum))
             {
                 throw new InvalidDataException($"the footer has no {ContentSha256Key}");
             }
 
-            var records = new List<EnrichedTransaction>();
-            for (var g = 0; g < reader.RowGroupCount; g++)
-            {
-                using var group = reader.OpenRowGroupReader(g);
-                records.AddRange(await ReadGroupAsync(reader.Schema, group, cancellationToken));
-            }
-
+            var records = ParquetChunkCodec.ReadRecords(bytes, footer);
             if (ContentSha256(records) != checksum)
             {
                 throw new InvalidDataException($"the decoded records do not match the footer's {ContentSha256Key} (the object was damaged or altered after it was written)");
             }
 
-            return (records, metadata);
+            return (records, footer.Metadata);
         }
         catch (Exception ex) when (ex is not InvalidDataException and not OperationCanceledException)
         {
@@ -300,163 +281,5 @@ public static class ParquetChunkFormat
         buffer.Advance(16);
     }
 
-    /// <summary>The decimal as every warehouse returns it: no trailing zeros, zero without a sign.</summary>
-    private static decimal Canonical(decimal value) => value == 0m ? 0m : WarehouseDomain.Normalize(value);
-
     private static Span<int> MemoryMarshalInts(Span<byte> bytes) => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(bytes[..16]);
-
-    private static DateTime Micros(DateTimeOffset value)
-    {
-        var ticks = value.UtcTicks;
-        return new DateTime(ticks - (ticks % 10), DateTimeKind.Utc);
-    }
-
-    private static DateTimeOffset Instant(DateTime micros, int hundredNanos)
-    {
-        if (hundredNanos is < 0 or > 9)
-        {
-            throw new InvalidDataException($"a 100 ns remainder of {hundredNanos.ToString(CultureInfo.InvariantCulture)} (expected 0–9)");
-        }
-
-        return new DateTimeOffset(DateTime.SpecifyKind(micros, DateTimeKind.Utc).AddTicks(hundredNanos), TimeSpan.Zero);
-    }
-
-    private static async Task TextAsync(ParquetRowGroupWriter group, DataField field, IReadOnlyList<EnrichedTransaction> records, Func<EnrichedTransaction, string> get, CancellationToken cancellationToken)
-    {
-        var values = new string[records.Count];
-        for (var i = 0; i < values.Length; i++)
-        {
-            values[i] = get(records[i]);
-        }
-
-        cancellationToken.ThrowIfCancellationRequested();
-        await group.WriteAsync(field, values);
-    }
-
-    private static async Task ValuesAsync<T>(ParquetRowGroupWriter group, DataField field, IReadOnlyList<EnrichedTransaction> records, Func<EnrichedTransaction, T> get, CancellationToken cancellationToken)
-        where T : struct
-    {
-        var values = new T[records.Count];
-        for (var i = 0; i < values.Length; i++)
-        {
-            values[i] = get(records[i]);
-        }
-
-        await group.WriteAsync<T>(field, values, cancellationToken: cancellationToken);
-    }
-
-    private static async Task<EnrichedTransaction[]> ReadGroupAsync(ParquetSchema schema, ParquetRowGroupReader group, CancellationToken cancellationToken)
-    {
-        var n = checked((int)group.RowCount);
-        var fields = schema.DataFields;
-        var column = 0;
-
-        async Task<string[]> TextAsync()
-        {
-            var values = new string?[n];
-            await group.ReadAsync(fields[column++], values, cancellationToken: cancellationToken);
-            for (var i = 0; i < n; i++)
-            {
-                if (values[i] is null)
-                {
-                    throw new InvalidDataException($"column {fields[column - 1].Name} row {i} is null");
-                }
-            }
-
-            return values!;
-        }
-
-        async Task<T[]> ValuesAsync<T>()
-            where T : struct
-        {
-            var values = new T[n];
-            await group.ReadAsync<T>(fields[column++], values, cancellationToken: cancellationToken);
-            return values;
-        }
-
-        var transactionId = await TextAsync();
-        var version = await ValuesAsync<int>();
-        var status = await TextAsync();
-        var tradeDate = await ValuesAsync<DateOnly>();
-        var executedAt = await ValuesAsync<DateTime>();
-        var executedAt100ns = await ValuesAsync<int>();
-        var accountId = await TextAsync();
-        var traderId = await TextAsync();
-        var counterpartyLei = await TextAsync();
-        var counterpartyName = await TextAsync();
-        var counterpartyCountry = await TextAsync();
-        var isin = await TextAsync();
-        var assetClass = await TextAsync();
-        var side = await TextAsync();
-        var quantity = await ValuesAsync<decimal>();
-        var price = await ValuesAsync<decimal>();
-        var currency = await TextAsync();
-        var venueMic = await TextAsync();
-        var notional = await ValuesAsync<decimal>();
-        var fxRateUsd = await ValuesAsync<decimal>();
-        var notionalUsd = await ValuesAsync<decimal>();
-        var settlementDate = await ValuesAsync<DateOnly>();
-        var cancelled = await ValuesAsync<bool>();
-        var flagLargeNotional = await ValuesAsync<bool>();
-        var flagWatchlistCountry = await ValuesAsync<bool>();
-        var flagUnknownCounterparty = await ValuesAsync<bool>();
-        var riskFlags = await TextAsync();
-        var reportable = await ValuesAsync<bool>();
-        var reportableReason = await TextAsync();
-        var contentHash = await TextAsync();
-        var dedupId = await TextAsync();
-        var groupId = await TextAsync();
-        var sourceKey = await TextAsync();
-        var sourceEtag = await TextAsync();
-        var recordNumber = await ValuesAsync<long>();
-        var ingestedAt = await ValuesAsync<DateTime>();
-        var ingestedAt100ns = await ValuesAsync<int>();
-        var pipelineVersion = await TextAsync();
-
-        var records = new EnrichedTransaction[n];
-        for (var i = 0; i < n; i++)
-        {
-            records[i] = new EnrichedTransaction
-            {
-                TransactionId = transactionId[i],
-                Version = version[i],
-                Status = status[i],
-                TradeDate = tradeDate[i],
-                ExecutedAt = Instant(executedAt[i], executedAt100ns[i]),
-                AccountId = accountId[i],
-                TraderId = traderId[i],
-                CounterpartyLei = counterpartyLei[i],
-                CounterpartyName = counterpartyName[i],
-                CounterpartyCountry = counterpartyCountry[i],
-                Isin = isin[i],
-                AssetClass = assetClass[i],
-                Side = side[i],
-                Quantity = Canonical(quantity[i]),
-                Price = Canonical(price[i]),
-                Currency = currency[i],
-                VenueMic = venueMic[i],
-                Notional = Canonical(notional[i]),
-                FxRateUsd = Canonical(fxRateUsd[i]),
-                NotionalUsd = Canonical(notionalUsd[i]),
-                SettlementDate = settlementDate[i],
-                Cancelled = cancelled[i],
-                FlagLargeNotional = flagLargeNotional[i],
-                FlagWatchlistCountry = flagWatchlistCountry[i],
-                FlagUnknownCounterparty = flagUnknownCounterparty[i],
-                RiskFlags = riskFlags[i],
-                Reportable = reportable[i],
-                ReportableReason = reportableReason[i],
-                ContentHash = contentHash[i],
-                DedupId = dedupId[i],
-                GroupId = groupId[i],
-                SourceKey = sourceKey[i],
-                SourceEtag = sourceEtag[i],
-                RecordNumber = recordNumber[i],
-                IngestedAt = Instant(ingestedAt[i], ingestedAt100ns[i]),
-                PipelineVersion = pipelineVersion[i],
-            };
-        }
-
-        return records;
-    }
 }
