@@ -346,7 +346,7 @@ internal static class ParquetChunkCodec
         t.I32(1, 1);
         t.ListHeader(2, TStruct, Columns.Length + 1);
         var root = t.BeginElement();
-        t.Binary(4, "schema");
+        t.Binary(4, "root"); // as Parquet.Net names it
         t.I32(5, Columns.Length);
         t.EndStruct(root);
         foreach (var column in Columns)
