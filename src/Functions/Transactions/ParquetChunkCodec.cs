@@ -696,9 +696,9 @@ internal static class ParquetChunkCodec
         // Pre-sized, but not from a damaged count: each column's pages must then hold exactly that many values.
         var records = new List<EnrichedTransaction>((int)Math.Min(total, file.Length));
         var cache = strings ??= new HashSet<string>(StringComparer.Ordinal);
-        if (cache.Count > StringCacheLimit)
+        if (cache.Count >= StringCacheLimit)
         {
-            cache.Clear();
+            cache.Clear(); // full: start over rather than keep only the first values ever seen
         }
 
         using var values = new Sink(64 * 1024);
