@@ -92,7 +92,7 @@ internal static class ParquetChunkCodec
 
     private const long UnixEpochMicros = 62_135_596_800_000_000; // DateTime ticks of 1970-01-01 / 10
     private const int UnixEpochDayNumber = 719_162; // DateOnly.DayNumber of 1970-01-01
-    private const int ZstdLevel = 1; // Parquet.Net's "Fastest", as the chunks were written before
+    private const int ZstdLevel = 1; // Parquet.Net's "Fastest", as before: ~1/20 of the CPU of its "Optimal" for 2 % more bytes (bench-chunks)
     private const int StringCacheLimit = 16_384;
     private const ulong ZstdSizeUnknown = ulong.MaxValue; // ZSTD_CONTENTSIZE_UNKNOWN: a frame without its size
     private const int UnsizedPageLimit = 64 << 20;
@@ -452,7 +452,7 @@ internal static class ParquetChunkCodec
             t.EndStruct(kv);
         }
 
-        t.Binary(6, "Pipeline.Functions ParquetChunkCodec");
+        t.Binary(6, "Pipeline ParquetChunkCodec version 1.0.0"); // "<application> version <version>", as the format asks
         t.Stop();
     }
 
