@@ -46,6 +46,34 @@ public sealed class ParquetChunkCodecTests
         Assert.Equal(freshFooter.OrderBy(kv => kv.Key, StringComparer.Ordinal), oldFooter.OrderBy(kv => kv.Key, StringComparer.Ordinal));
     }
 
+    /// <summary>
+    /// A full chunk as the old writer produced it in production: 1,000 records whose texts repeat (the case in which a
+    /// writer may choose dictionary pages, which the codec refuses).
+    /// </summary>
+    [Fact]
+    public async Task ReadAsync_FullChunkOfRepeatedValuesWrittenByParquetNet_SameRecords()
+    {
+        var records = Enumerable.Range(0, 1000).Select(i => Base with
+        {
+            TransactionId = string.Create(CultureInfo.InvariantCulture, $"TX-{i:D5}"),
+            Version = 1 + (i % 3),
+            Status = (i % 10) switch { 0 => "AMEND", 1 => "CANCEL", _ => "NEW" },
+            AccountId = string.Create(CultureInfo.InvariantCulture, $"ACC-{i % 7}"),
+            Currency = (i % 2) == 0 ? "USD" : "EUR",
+            Quantity = i,
+            Price = 100.25m + (i % 4),
+            RecordNumber = i,
+            DedupId = string.Create(CultureInfo.InvariantCulture, $"{i:x64}"),
+            ContentHash = string.Create(CultureInfo.InvariantCulture, $"{i * 7:x64}"),
+        }).ToList();
+        var old = await ParquetNetChunkWriter.WriteAsync(records, Footer, Ct);
+
+        var (back, footer) = await ParquetChunkFormat.ReadAsync(new MemoryStream(old), Ct);
+
+        Assert.Equal(records.Select(r => r with { Quantity = Canonical(r.Quantity), Price = Canonical(r.Price) }), back);
+        Assert.Equal(Footer["pipeline.source_key"], footer["pipeline.source_key"]);
+    }
+
     /// <summary>Bytes of a Parquet.Net chunk flipped in turn: the codec refuses it or reads exactly the records written.</summary>
     [Fact]
     public async Task ReadAsync_ParquetNetChunkAnyByteFlipped_RefusedOrUnaltered()
