@@ -329,6 +329,7 @@ public static class BenchCommand
         var sw = Stopwatch.StartNew();
         await using var chunks = File.OpenRead(chunksPath);
         var prefix = new byte[4];
+        var rows = new WarehouseRows();
         while (await chunks.ReadAtLeastAsync(prefix, 4, throwOnEndOfStream: false, cancellationToken) == 4)
         {
             var chunk = new byte[BitConverter.ToInt32(prefix)];
@@ -347,7 +348,8 @@ public static class BenchCommand
                 }
             }
 
-            var batches = WarehouseSchema.Batches(records);
+            // As LoadTransactions: the rows go into arrays kept from one merge to the next.
+            var batches = rows.Fill([records]);
             if (warehouse is not null)
             {
                 await warehouse.MergeAsync(batches, cancellationToken);

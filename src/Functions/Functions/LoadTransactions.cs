@@ -72,8 +72,23 @@ public sealed class LoadTransactions(IWarehouse warehouse, IObjectStore store, W
         return failures.Count == 0 ? BatchResult.Success : new BatchResult(failures);
     }
 
-    private Task MergeAsync(IReadOnlyList<(ReceivedMessage Message, IReadOnlyList<EnrichedTransaction> Records)> items, CancellationToken cancellationToken) =>
-        warehouse.MergeAsync(WarehouseSchema.Batches(items.SelectMany(i => i.Records).ToList()), cancellationToken);
+    /// <summary>Row arrays kept for the next merge of this process (one merge holds them at a time; another makes its own).</summary>
+    private static WarehouseRows? spareRows;
+
+    private async Task MergeAsync(IReadOnlyList<(ReceivedMessage Message, IReadOnlyList<EnrichedTransaction> Records)> items, CancellationToken cancellationToken)
+    {
+        var rows = Interlocked.Exchange(ref spareRows, null) ?? new WarehouseRows();
+        try
+        {
+            await warehouse.MergeAsync(rows.Fill(items.Select(i => i.Records)), cancellationToken);
+        }
+        finally
+        {
+            // The warehouse keeps no row after MergeAsync returns: the arrays are free for the next merge.
+            rows.Clear();
+            spareRows = rows;
+        }
+    }
 
     /// <summary>(null, records) when the message may be loaded; otherwise (why not, null).</summary>
     public static async Task<(string? Problem, IReadOnlyList<EnrichedTransaction>? Records)> CheckAsync(ReceivedMessage message, IObjectStore store, CancellationToken cancellationToken = default)
