@@ -72,21 +72,17 @@ public sealed class LoadTransactions(IWarehouse warehouse, IObjectStore store, W
         return failures.Count == 0 ? BatchResult.Success : new BatchResult(failures);
     }
 
-    /// <summary>Row arrays kept for the next merge of this process (one merge holds them at a time; another makes its own).</summary>
-    private static WarehouseRows? spareRows;
-
     private async Task MergeAsync(IReadOnlyList<(ReceivedMessage Message, IReadOnlyList<EnrichedTransaction> Records)> items, CancellationToken cancellationToken)
     {
-        var rows = Interlocked.Exchange(ref spareRows, null) ?? new WarehouseRows();
+        // Row arrays kept from merge to merge: the warehouse keeps no row after MergeAsync returns.
+        var rows = WarehouseRows.Rent();
         try
         {
             await warehouse.MergeAsync(rows.Fill(items.Select(i => i.Records)), cancellationToken);
         }
         finally
         {
-            // The warehouse keeps no row after MergeAsync returns: the arrays are free for the next merge.
-            rows.Clear();
-            spareRows = rows;
+            WarehouseRows.Return(rows);
         }
     }
 

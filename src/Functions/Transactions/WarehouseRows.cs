@@ -20,6 +20,9 @@ public sealed class WarehouseRows
     private readonly WarehouseSchema.BoxCache boxes = new();
     private readonly MergeBatch[] batches;
 
+    /// <summary>Emptied row sets kept for the next merges of this process (a few loads may merge at the same time).</summary>
+    private static readonly WarehouseRows?[] Spares = new WarehouseRows?[4];
+
     public WarehouseRows()
     {
         batches =
@@ -58,6 +61,34 @@ public sealed class WarehouseRows
         }
 
         return batches;
+    }
+
+    /// <summary>A kept row set, or a new one when all are in use (give it back with <see cref="Return"/>).</summary>
+    public static WarehouseRows Rent()
+    {
+        for (var i = 0; i < Spares.Length; i++)
+        {
+            if (Interlocked.Exchange(ref Spares[i], null) is { } rows)
+            {
+                return rows;
+            }
+        }
+
+        return new WarehouseRows();
+    }
+
+    /// <summary>Empties <paramref name="rows"/> and keeps it for a later <see cref="Rent"/> (once its merge has returned).</summary>
+    public static void Return(WarehouseRows rows)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        rows.Clear();
+        for (var i = 0; i < Spares.Length; i++)
+        {
+            if (Interlocked.CompareExchange(ref Spares[i], rows, null) is null)
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>Empties the rows (their arrays are kept, without references to the records' values).</summary>

@@ -15,7 +15,8 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
 {
     private readonly SqliteDatabase db;
     private readonly string readOnlyConnectionString;
-    private MergeScratch? spareScratch;
+    // Emptied working collections of earlier merges (a few merges may prepare their rows at the same time).
+    private readonly MergeScratch?[] spareScratch = new MergeScratch?[4];
 
     public SqliteWarehouse(EmbeddedOptions options)
     {
@@ -71,8 +72,8 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
         var prepared = new List<(TableDefinition Table, List<object?[]> Rows, long Received)>(batches.Count);
         var replaces = new List<(TableDefinition Table, (int Index, object Value)[] Where)>();
         // The merge's working collections, kept for the next merge (emptied; they keep their size), so merge after merge
-        // does not regrow them. A merge that runs while another holds them makes its own.
-        var scratch = Interlocked.Exchange(ref spareScratch, null) ?? new MergeScratch();
+        // does not regrow them.
+        var scratch = RentScratch();
         try
         {
             foreach (var batch in batches)
@@ -90,8 +91,32 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
         finally
         {
             // No reference to the caller's rows survives the call (the caller may reuse its arrays).
-            scratch.Clear();
-            spareScratch = scratch;
+            ReturnScratch(scratch);
+        }
+    }
+
+    private MergeScratch RentScratch()
+    {
+        for (var i = 0; i < spareScratch.Length; i++)
+        {
+            if (Interlocked.Exchange(ref spareScratch[i], null) is { } scratch)
+            {
+                return scratch;
+            }
+        }
+
+        return new MergeScratch();
+    }
+
+    private void ReturnScratch(MergeScratch scratch)
+    {
+        scratch.Clear();
+        for (var i = 0; i < spareScratch.Length; i++)
+        {
+            if (Interlocked.CompareExchange(ref spareScratch[i], scratch, null) is null)
+            {
+                return;
+            }
         }
     }
 
