@@ -735,7 +735,6 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
     /// </summary>
     private static int Bind(sqlite3_stmt stmt, int index, ColumnDefinition column, object? value, MergeScratch scratch, TableDefinition table)
     {
-        Span<char> text = stackalloc char[WarehouseValues.MaxCanonicalLength];
         switch (value)
         {
             case null:
@@ -750,26 +749,52 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                 return raw.sqlite3_bind_int64(stmt, index, s);
             case bool b when column.Type is ColumnType.Boolean:
                 return raw.sqlite3_bind_int64(stmt, index, b ? 1 : 0);
+            default:
+                return BindEncoded(stmt, index, column, value, scratch, table);
+        }
+    }
+
+    /// <summary>
+    /// Binds a decimal, date or timestamp (or an integer in a decimal column) as its stored text. The same value
+    /// object bound again in the merge (a record's boxed value is in several tables' rows) reuses the bytes.
+    /// </summary>
+    private static int BindEncoded(sqlite3_stmt stmt, int index, ColumnDefinition column, object value, MergeScratch scratch, TableDefinition table)
+    {
+        if (scratch.Encoded(value, out var known))
+        {
+            return raw.sqlite3_bind_text(stmt, index, known);
+        }
+
+        Span<char> text = stackalloc char[WarehouseValues.MaxCanonicalLength];
+        int length;
+        switch (value)
+        {
             case long l when column.Type is ColumnType.Decimal:
-                l.TryFormat(text, out var longLength, default, System.Globalization.CultureInfo.InvariantCulture);
-                return BindText(stmt, index, text[..longLength], scratch);
+                l.TryFormat(text, out length, default, System.Globalization.CultureInfo.InvariantCulture);
+                break;
             case int i when column.Type is ColumnType.Decimal:
-                i.TryFormat(text, out var intLength, default, System.Globalization.CultureInfo.InvariantCulture);
-                return BindText(stmt, index, text[..intLength], scratch);
+                i.TryFormat(text, out length, default, System.Globalization.CultureInfo.InvariantCulture);
+                break;
             case decimal d when column.Type is ColumnType.Decimal:
-                return BindText(stmt, index, text[..WarehouseValues.Canonical(d, text)], scratch);
+                length = WarehouseValues.Canonical(d, text);
+                break;
             case DateOnly d when column.Type is ColumnType.Date:
                 WarehouseValues.Date(d, text);
-                return BindText(stmt, index, text[..WarehouseValues.DateLength], scratch);
+                length = WarehouseValues.DateLength;
+                break;
             case DateTimeOffset t when column.Type is ColumnType.Timestamp:
                 WarehouseValues.Timestamp(t.UtcDateTime, text);
-                return BindText(stmt, index, text[..WarehouseValues.TimestampLength], scratch);
+                length = WarehouseValues.TimestampLength;
+                break;
             case DateTime t when column.Type is ColumnType.Timestamp && t.Kind == DateTimeKind.Utc:
                 WarehouseValues.Timestamp(t, text);
-                return BindText(stmt, index, text[..WarehouseValues.TimestampLength], scratch);
+                length = WarehouseValues.TimestampLength;
+                break;
             default:
                 throw new WarehouseException($"Column '{column.Name}' of table '{table.Name}' holds an unexpected {value.GetType().Name}.");
         }
+
+        return raw.sqlite3_bind_text(stmt, index, scratch.Encode(value, text[..length]));
     }
 
     /// <summary>Binds text as UTF-8 from a reused buffer (SQLite copies it), so no allocation per value.</summary>
@@ -786,8 +811,12 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
         private readonly List<List<object?[]>> lists = [];
         private readonly RowKeyComparer keyComparer = new();
         private readonly Dictionary<object?[], int> keys;
+        private readonly Dictionary<object, (int Offset, int Length)> encoded = new(ReferenceEqualityComparer.Instance);
         private int listsInUse;
         private byte[] utf8 = new byte[1024];
+        private const int MaxEncodedBytes = 8 << 20;
+        private byte[] encodedBytes = new byte[64 * 1024];
+        private int encodedLength;
 
         public MergeScratch()
         {
@@ -831,8 +860,47 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
             return utf8;
         }
 
+        /// <summary>The UTF-8 text <paramref name="value"/> (this very object) was bound as earlier in the merge.</summary>
+        public bool Encoded(object value, out ReadOnlySpan<byte> text)
+        {
+            if (encoded.TryGetValue(value, out var at))
+            {
+                text = encodedBytes.AsSpan(at.Offset, at.Length);
+                return true;
+            }
+
+            text = default;
+            return false;
+        }
+
+        /// <summary>Remembers <paramref name="value"/>'s text (ASCII) for the rest of the merge; returns it as UTF-8.</summary>
+        public ReadOnlySpan<byte> Encode(object value, ReadOnlySpan<char> text)
+        {
+            if (encodedLength + text.Length > encodedBytes.Length)
+            {
+                if (encodedBytes.Length < MaxEncodedBytes)
+                {
+                    // Grown (and kept) to hold a merge's values: the tables' rows are bound table after table.
+                    Array.Resize(ref encodedBytes, encodedBytes.Length * 2);
+                }
+                else
+                {
+                    // Full: start again (SQLite copied every value bound so far).
+                    encoded.Clear();
+                    encodedLength = 0;
+                }
+            }
+
+            var bytes = encodedBytes.AsSpan(encodedLength, Encoding.UTF8.GetBytes(text, encodedBytes.AsSpan(encodedLength)));
+            encoded[value] = (encodedLength, bytes.Length);
+            encodedLength += bytes.Length;
+            return bytes;
+        }
+
         public void Clear()
         {
+            encoded.Clear();
+            encodedLength = 0;
             for (var i = 0; i < listsInUse; i++)
             {
                 lists[i].Clear();
