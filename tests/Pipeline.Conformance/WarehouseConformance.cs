@@ -605,6 +605,42 @@ public abstract class WarehouseConformance : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task Merge_CompositeKeysWhoseTextsJoinAlike_KeptApart()
+    {
+        // Two different keys that a key text joined with U+001F would confuse: both rows are kept.
+        var t = await EnsureAsync(new TableDefinition(
+            ConformanceNames.Table("pairs"),
+            [new ColumnDefinition("a", ColumnType.Text), new ColumnDefinition("b", ColumnType.Text), new ColumnDefinition("v", ColumnType.Integer)],
+            ["a", "b"],
+            "v"));
+
+        var result = await Warehouse.MergeAsync([new MergeBatch(t, [["x\u001fsy", "z", 1L], ["x", "y\u001fsz", 2L]])], Ct);
+
+        Assert.Equal(new TableMergeCounts(2, 2, 0), result.Tables[t.Name]);
+        Assert.Equal(2, (await AllAsync(t)).Count);
+    }
+
+    [Fact]
+    public async Task Merge_RowArraysReusedAfterTheCall_EachMergeStoresItsOwnValues()
+    {
+        // A caller may refill its row arrays once MergeAsync returns (the loader does): the provider keeps no reference.
+        var t = await EnsureAsync(Trades());
+        object?[] first = ["t1", 1L, 1.5m, "a"];
+        object?[] second = ["t2", 1L, 2m, null];
+        await Warehouse.MergeAsync([new MergeBatch(t, [first, second])], Ct);
+
+        first[0] = "t3";
+        first[2] = 3m;
+        second[0] = "t1";
+        second[1] = 2L;
+        second[3] = "b";
+        Assert.Equal([["t1", 1L, 1.5m, "a"], ["t2", 1L, 2m, null]], await AllAsync(t));
+        await Warehouse.MergeAsync([new MergeBatch(t, [first, second])], Ct);
+
+        Assert.Equal([["t1", 2L, 2m, "b"], ["t2", 1L, 2m, null], ["t3", 1L, 3m, "a"]], await AllAsync(t));
+    }
+
     protected async Task<TableDefinition> EnsureAsync(TableDefinition table)
     {
         await Warehouse.EnsureTableAsync(table, Ct);

@@ -72,8 +72,19 @@ public sealed class LoadTransactions(IWarehouse warehouse, IObjectStore store, W
         return failures.Count == 0 ? BatchResult.Success : new BatchResult(failures);
     }
 
-    private Task MergeAsync(IReadOnlyList<(ReceivedMessage Message, IReadOnlyList<EnrichedTransaction> Records)> items, CancellationToken cancellationToken) =>
-        warehouse.MergeAsync(WarehouseSchema.Batches(items.SelectMany(i => i.Records).ToList()), cancellationToken);
+    private async Task MergeAsync(IReadOnlyList<(ReceivedMessage Message, IReadOnlyList<EnrichedTransaction> Records)> items, CancellationToken cancellationToken)
+    {
+        // Row arrays kept from merge to merge: the warehouse keeps no row after MergeAsync returns.
+        var rows = WarehouseRows.Rent();
+        try
+        {
+            await warehouse.MergeAsync(rows.Fill(items.Select(i => i.Records)), cancellationToken);
+        }
+        finally
+        {
+            WarehouseRows.Return(rows);
+        }
+    }
 
     /// <summary>(null, records) when the message may be loaded; otherwise (why not, null).</summary>
     public static async Task<(string? Problem, IReadOnlyList<EnrichedTransaction>? Records)> CheckAsync(ReceivedMessage message, IObjectStore store, CancellationToken cancellationToken = default)

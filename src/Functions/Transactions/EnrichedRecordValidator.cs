@@ -17,12 +17,13 @@ public static class EnrichedRecordValidator
             return ["the record is null"];
         }
 
-        var problems = new List<string>();
+        // Made at the first problem: a valid record allocates nothing here (the loader checks every record it merges).
+        List<string>? problems = null;
         void Require(bool ok, string problem)
         {
             if (!ok)
             {
-                problems.Add(problem);
+                (problems ??= []).Add(problem);
             }
         }
 
@@ -42,7 +43,7 @@ public static class EnrichedRecordValidator
         Require(t.VenueMic is { Length: 4 }, "venue_mic must have 4 characters");
         Require(t.SettlementDate > t.TradeDate, "settlement_date must be after trade_date");
         Require(t.Cancelled == (t.Status == "CANCEL"), "cancelled must match status");
-        Require(problems.Count > 0 || Enricher.ContentHashMatches(t), "content_hash must be SHA-256 of the record's business content");
+        Require(problems is not null || Enricher.ContentHashMatches(t), "content_hash must be SHA-256 of the record's business content");
         Require(t.TransactionId is not null && Enricher.DedupIdMatches(t.TransactionId, t.Version, t.ContentHash, t.DedupId), "dedup_id must be SHA-256 of (transaction_id, version, content_hash)");
         Require(!string.IsNullOrEmpty(t.SourceKey) && t.RecordNumber >= 1, "lineage (source_key, record_number) is required");
         Require(t.CounterpartyName is not null && t.CounterpartyCountry is not null && t.RiskFlags is not null && t.ReportableReason is not null, "enrichment fields are required");
@@ -59,7 +60,7 @@ public static class EnrichedRecordValidator
         {
             if (text is not null && TransactionValidator.TextProblem(text) is { } problem)
             {
-                problems.Add($"{name} must have {problem}");
+                (problems ??= []).Add($"{name} must have {problem}");
             }
         }
 
@@ -71,10 +72,10 @@ public static class EnrichedRecordValidator
         {
             if (WarehouseDomain.DecimalProblem(value) is { } outside)
             {
-                problems.Add($"{name} must have {WarehouseDomain.DecimalExpectation}; found {outside}");
+                (problems ??= []).Add($"{name} must have {WarehouseDomain.DecimalExpectation}; found {outside}");
             }
         }
 
-        return problems;
+        return problems is null ? Array.Empty<string>() : problems;
     }
 }

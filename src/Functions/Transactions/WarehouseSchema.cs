@@ -97,72 +97,84 @@ public static class WarehouseSchema
 
     public static IReadOnlyList<TableDefinition> All { get; } = [Transactions, Confirmations, RegulatoryReports, TransactionVersions, TransactionContents];
 
-    public static object?[] TransactionRow(EnrichedTransaction t) => TransactionRow(t, new Boxes(t ?? throw new ArgumentNullException(nameof(t))));
+    public static object?[] TransactionRow(EnrichedTransaction t) => FillTransactionRow(new object?[Transactions.Columns.Count], t, new Boxes(t ?? throw new ArgumentNullException(nameof(t))));
 
-    public static object?[] ConfirmationRow(EnrichedTransaction t) => ConfirmationRow(t, new Boxes(t ?? throw new ArgumentNullException(nameof(t))));
+    public static object?[] ConfirmationRow(EnrichedTransaction t) => FillConfirmationRow(new object?[Confirmations.Columns.Count], t, new Boxes(t ?? throw new ArgumentNullException(nameof(t))));
 
     /// <summary>Report actions follow the MiFIR/EMIR vocabulary: NEWT, MODI, CANC.</summary>
-    public static object?[] RegulatoryRow(EnrichedTransaction t) => RegulatoryRow(t, new Boxes(t ?? throw new ArgumentNullException(nameof(t))));
+    public static object?[] RegulatoryRow(EnrichedTransaction t) => FillRegulatoryRow(new object?[RegulatoryReports.Columns.Count], t, new Boxes(t ?? throw new ArgumentNullException(nameof(t))));
 
-    public static object?[] VersionRow(EnrichedTransaction t) => VersionRow(t, new Boxes(t ?? throw new ArgumentNullException(nameof(t))));
+    public static object?[] VersionRow(EnrichedTransaction t) => FillVersionRow(new object?[TransactionVersions.Columns.Count], t, new Boxes(t ?? throw new ArgumentNullException(nameof(t))));
 
-    public static object?[] ContentRow(EnrichedTransaction t) => ContentRow(t, new Boxes(t ?? throw new ArgumentNullException(nameof(t))));
+    public static object?[] ContentRow(EnrichedTransaction t) => FillContentRow(new object?[TransactionContents.Columns.Count], t, new Boxes(t ?? throw new ArgumentNullException(nameof(t))));
 
-    private static object?[] TransactionRow(EnrichedTransaction t, Boxes b) =>
-    [
-        t.TransactionId, b.Version, t.Status, Box(t.Cancelled), b.TradeDate, b.ExecutedAt,
-        t.AccountId, t.TraderId, t.CounterpartyLei, t.CounterpartyName, t.CounterpartyCountry,
-        t.Isin, t.AssetClass, t.Side, b.Quantity, b.Price, t.Currency, t.VenueMic,
-        b.Notional, t.FxRateUsd, b.NotionalUsd, t.SettlementDate,
-        Box(t.FlagLargeNotional), Box(t.FlagWatchlistCountry), Box(t.FlagUnknownCounterparty), t.RiskFlags,
-        Box(t.Reportable), t.ReportableReason, t.DedupId, t.ContentHash, t.GroupId,
-        t.SourceKey, t.SourceEtag, b.RecordNumber, b.IngestedAt, t.PipelineVersion,
-    ];
-
-    private static object?[] ConfirmationRow(EnrichedTransaction t, Boxes b) =>
-    [
-        t.TransactionId, b.Version, t.Cancelled ? "CANCELLED" : t.Version > 1 ? "AMENDED" : "CONFIRMED",
-        t.CounterpartyLei, t.CounterpartyName, t.CounterpartyCountry, t.Side, t.Isin, t.AssetClass, b.Quantity, b.Price,
-        t.Currency, b.Notional, b.TradeDate, b.ExecutedAt, t.SettlementDate, t.VenueMic, t.ContentHash,
-    ];
-
-    private static object?[] RegulatoryRow(EnrichedTransaction t, Boxes b)
+    // The rows are filled into given arrays (one value per column, in definition order) so WarehouseRows can reuse them.
+    internal static object?[] FillTransactionRow(object?[] r, EnrichedTransaction t, in Boxes b)
     {
-        var action = t.Status switch
+        r[0] = t.TransactionId; r[1] = b.Version; r[2] = t.Status; r[3] = Box(t.Cancelled); r[4] = b.TradeDate; r[5] = b.ExecutedAt;
+        r[6] = t.AccountId; r[7] = t.TraderId; r[8] = t.CounterpartyLei; r[9] = t.CounterpartyName; r[10] = t.CounterpartyCountry;
+        r[11] = t.Isin; r[12] = t.AssetClass; r[13] = t.Side; r[14] = b.Quantity; r[15] = b.Price; r[16] = t.Currency; r[17] = t.VenueMic;
+        r[18] = b.Notional; r[19] = b.FxRateUsd; r[20] = b.NotionalUsd; r[21] = b.SettlementDate;
+        r[22] = Box(t.FlagLargeNotional); r[23] = Box(t.FlagWatchlistCountry); r[24] = Box(t.FlagUnknownCounterparty); r[25] = t.RiskFlags;
+        r[26] = Box(t.Reportable); r[27] = t.ReportableReason; r[28] = t.DedupId; r[29] = t.ContentHash; r[30] = t.GroupId;
+        r[31] = t.SourceKey; r[32] = t.SourceEtag; r[33] = b.RecordNumber; r[34] = b.IngestedAt; r[35] = t.PipelineVersion;
+        return r;
+    }
+
+    internal static object?[] FillConfirmationRow(object?[] r, EnrichedTransaction t, in Boxes b)
+    {
+        r[0] = t.TransactionId; r[1] = b.Version; r[2] = t.Cancelled ? "CANCELLED" : t.Version > 1 ? "AMENDED" : "CONFIRMED";
+        r[3] = t.CounterpartyLei; r[4] = t.CounterpartyName; r[5] = t.CounterpartyCountry; r[6] = t.Side; r[7] = t.Isin; r[8] = t.AssetClass;
+        r[9] = b.Quantity; r[10] = b.Price; r[11] = t.Currency; r[12] = b.Notional; r[13] = b.TradeDate; r[14] = b.ExecutedAt;
+        r[15] = b.SettlementDate; r[16] = t.VenueMic; r[17] = t.ContentHash;
+        return r;
+    }
+
+    internal static object?[] FillRegulatoryRow(object?[] r, EnrichedTransaction t, in Boxes b)
+    {
+        r[0] = t.TransactionId; r[1] = b.Version;
+        r[2] = t.Status switch
         {
             "CANCEL" => "CANC",
             "AMEND" => "MODI",
             _ => "NEWT",
         };
-        return
-        [
-            t.TransactionId, b.Version, action, t.ReportableReason, b.ExecutedAt, b.TradeDate, t.Isin, t.VenueMic, t.Side,
-            b.Quantity, b.Price, t.Currency, b.Notional, b.NotionalUsd, t.CounterpartyLei, t.CounterpartyCountry, t.AccountId, t.ContentHash,
-        ];
+        r[3] = t.ReportableReason; r[4] = b.ExecutedAt; r[5] = b.TradeDate; r[6] = t.Isin; r[7] = t.VenueMic; r[8] = t.Side;
+        r[9] = b.Quantity; r[10] = b.Price; r[11] = t.Currency; r[12] = b.Notional; r[13] = b.NotionalUsd; r[14] = t.CounterpartyLei;
+        r[15] = t.CounterpartyCountry; r[16] = t.AccountId; r[17] = t.ContentHash;
+        return r;
     }
 
     // No lineage here: the same version read from two files must give the same row whichever merges last.
-    private static object?[] VersionRow(EnrichedTransaction t, Boxes b) => [t.TransactionId, b.Version, t.Status, t.DedupId, t.ContentHash];
+    internal static object?[] FillVersionRow(object?[] r, EnrichedTransaction t, in Boxes b)
+    {
+        r[0] = t.TransactionId; r[1] = b.Version; r[2] = t.Status; r[3] = t.DedupId; r[4] = t.ContentHash;
+        return r;
+    }
 
-    private static object?[] ContentRow(EnrichedTransaction t, Boxes b) =>
-    [
-        t.TransactionId, b.Version, t.ContentHash, t.Status, b.TradeDate, b.ExecutedAt,
-        t.AccountId, t.TraderId, t.CounterpartyLei, t.Isin, t.AssetClass, t.Side,
-        b.Quantity, b.Price, t.Currency, t.VenueMic,
-        t.SourceKey, t.SourceEtag, b.RecordNumber, b.IngestedAt,
-    ];
+    internal static object?[] FillContentRow(object?[] r, EnrichedTransaction t, in Boxes b)
+    {
+        r[0] = t.TransactionId; r[1] = b.Version; r[2] = t.ContentHash; r[3] = t.Status; r[4] = b.TradeDate; r[5] = b.ExecutedAt;
+        r[6] = t.AccountId; r[7] = t.TraderId; r[8] = t.CounterpartyLei; r[9] = t.Isin; r[10] = t.AssetClass; r[11] = t.Side;
+        r[12] = b.Quantity; r[13] = b.Price; r[14] = t.Currency; r[15] = t.VenueMic;
+        r[16] = t.SourceKey; r[17] = t.SourceEtag; r[18] = b.RecordNumber; r[19] = b.IngestedAt;
+        return r;
+    }
 
     private static readonly object BoxedTrue = true;
     private static readonly object BoxedFalse = false;
 
     private static object Box(bool value) => value ? BoxedTrue : BoxedFalse;
 
-    /// <summary>A record's values that several tables' rows hold, boxed once for all of them (merges box millions).</summary>
-    private readonly struct Boxes(EnrichedTransaction t)
+    /// <summary>
+    /// A record's values that several tables' rows hold, boxed once for all of them (merges box millions); with a
+    /// <see cref="BoxCache"/>, values that repeat across records (versions, dates, a file's ingested_at) are not boxed again.
+    /// </summary>
+    internal readonly struct Boxes(EnrichedTransaction t, BoxCache? cache = null)
     {
-        public object Version { get; } = (long)t.Version;
+        public object Version { get; } = cache?.Version(t.Version) ?? (long)t.Version;
 
-        public object TradeDate { get; } = t.TradeDate;
+        public object TradeDate { get; } = cache?.Date(t.TradeDate) ?? t.TradeDate;
 
         public object ExecutedAt { get; } = t.ExecutedAt;
 
@@ -172,11 +184,64 @@ public static class WarehouseSchema
 
         public object Notional { get; } = t.Notional;
 
+        public object FxRateUsd { get; } = t.FxRateUsd;
+
         public object NotionalUsd { get; } = t.NotionalUsd;
+
+        public object SettlementDate { get; } = cache?.Date(t.SettlementDate) ?? t.SettlementDate;
 
         public object RecordNumber { get; } = t.RecordNumber;
 
-        public object IngestedAt { get; } = t.IngestedAt;
+        public object IngestedAt { get; } = cache?.Instant(t.IngestedAt) ?? t.IngestedAt;
+    }
+
+    /// <summary>
+    /// Boxes of values that repeat across records. A box is immutable and equal values are the same value (dates;
+    /// instants compared with their offset), so sharing one cannot change a row. Decimals are not shared: 1.5 and 1.50
+    /// are equal but not the same value.
+    /// </summary>
+    internal sealed class BoxCache
+    {
+        private const int MaxDates = 4096;
+        private readonly object[] versions = new object[16];
+        private readonly Dictionary<DateOnly, object> dates = [];
+        private object? lastInstant;
+
+        public object Version(int version)
+        {
+            if ((uint)version >= (uint)versions.Length)
+            {
+                return (long)version;
+            }
+
+            return versions[version] ??= (long)version;
+        }
+
+        public object Date(DateOnly date)
+        {
+            if (!dates.TryGetValue(date, out var box))
+            {
+                if (dates.Count >= MaxDates)
+                {
+                    dates.Clear();
+                }
+
+                dates[date] = box = date;
+            }
+
+            return box;
+        }
+
+        /// <summary>The previous record's box when the instant and offset are the same (ingested_at is one per file).</summary>
+        public object Instant(DateTimeOffset instant)
+        {
+            if (lastInstant is DateTimeOffset last && last.EqualsExact(instant))
+            {
+                return lastInstant;
+            }
+
+            return lastInstant = instant;
+        }
     }
 
     /// <summary>The five merge batches for a set of enriched records (regulatory_reports: reportable only).</summary>
@@ -188,19 +253,20 @@ public static class WarehouseSchema
         var reports = new List<object?[]>(capacity);
         var versions = new List<object?[]>(capacity);
         var contents = new List<object?[]>(capacity);
+        var cache = new BoxCache();
         foreach (var t in records)
         {
             ArgumentNullException.ThrowIfNull(t);
-            var boxes = new Boxes(t);
-            transactions.Add(TransactionRow(t, boxes));
-            confirmations.Add(ConfirmationRow(t, boxes));
+            var boxes = new Boxes(t, cache);
+            transactions.Add(FillTransactionRow(new object?[Transactions.Columns.Count], t, boxes));
+            confirmations.Add(FillConfirmationRow(new object?[Confirmations.Columns.Count], t, boxes));
             if (t.Reportable)
             {
-                reports.Add(RegulatoryRow(t, boxes));
+                reports.Add(FillRegulatoryRow(new object?[RegulatoryReports.Columns.Count], t, boxes));
             }
 
-            versions.Add(VersionRow(t, boxes));
-            contents.Add(ContentRow(t, boxes));
+            versions.Add(FillVersionRow(new object?[TransactionVersions.Columns.Count], t, boxes));
+            contents.Add(FillContentRow(new object?[TransactionContents.Columns.Count], t, boxes));
         }
 
         return

@@ -18,6 +18,8 @@ public interface IWarehouse
     /// version column) the table declares a <see cref="TableDefinition.TieBreak"/> and the incoming row's tie-break
     /// values are greater than the stored row's. Merging the same batches twice leaves the same rows; with a tie-break
     /// covering every column that can differ, the same set of rows leaves the same rows in any order.
+    /// A provider reads the rows during the call and keeps no reference to them (or their arrays) once it returns, so
+    /// a caller may refill its row arrays for the next merge.
     /// </summary>
     Task<MergeResult> MergeAsync(IReadOnlyList<MergeBatch> batches, CancellationToken cancellationToken = default);
 

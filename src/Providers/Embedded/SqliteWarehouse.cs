@@ -15,7 +15,8 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
 {
     private readonly SqliteDatabase db;
     private readonly string readOnlyConnectionString;
-    private StoredValueCache? spareEncoder;
+    // Emptied working collections of earlier merges (a few merges may prepare their rows at the same time).
+    private readonly MergeScratch?[] spareScratch = new MergeScratch?[4];
 
     public SqliteWarehouse(EmbeddedOptions options)
     {
@@ -67,26 +68,65 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
     {
         ArgumentNullException.ThrowIfNull(batches);
 
-        // Validate and encode everything before the transaction: a bad value fails the merge with nothing written.
+        // Validate everything before the transaction: a bad value fails the merge with nothing written.
         var prepared = new List<(TableDefinition Table, List<object?[]> Rows, long Received)>(batches.Count);
         var replaces = new List<(TableDefinition Table, (int Index, object Value)[] Where)>();
-        // One encoder per merge: a value that several tables share (a record's decimals, dates, timestamps) is encoded once.
-        // Kept for the next merge (emptied, its tables keep their size), so a merge does not regrow them.
-        var encoder = Interlocked.Exchange(ref spareEncoder, null) ?? new StoredValueCache();
-        foreach (var batch in batches)
+        // The merge's working collections, kept for the next merge (emptied; they keep their size), so merge after merge
+        // does not regrow them.
+        var scratch = RentScratch();
+        try
         {
-            Validate(batch.Table);
-            var rows = Collapse(batch.Table, batch.Rows, encoder);
-            prepared.Add((batch.Table, rows, rows.Count));
-            if (batch.ReplaceWhere is { } where)
+            foreach (var batch in batches)
             {
-                replaces.Add((batch.Table, Partition(batch.Table, where, rows)));
+                var rows = Collapse(batch.Table, TablePlan.Of(batch.Table), batch.Rows, scratch);
+                prepared.Add((batch.Table, rows, rows.Count));
+                if (batch.ReplaceWhere is { } where)
+                {
+                    replaces.Add((batch.Table, Partition(batch.Table, where, rows)));
+                }
+            }
+
+            return await WriteAsync(prepared, replaces, CurrentVersionRules.Resolve(batches), scratch, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // No reference to the caller's rows survives the call (the caller may reuse its arrays).
+            ReturnScratch(scratch);
+        }
+    }
+
+    private MergeScratch RentScratch()
+    {
+        for (var i = 0; i < spareScratch.Length; i++)
+        {
+            if (Interlocked.Exchange(ref spareScratch[i], null) is { } scratch)
+            {
+                return scratch;
             }
         }
 
-        encoder.Clear();
-        spareEncoder = encoder;
-        var rules = CurrentVersionRules.Resolve(batches);
+        return new MergeScratch();
+    }
+
+    private void ReturnScratch(MergeScratch scratch)
+    {
+        scratch.Clear();
+        for (var i = 0; i < spareScratch.Length; i++)
+        {
+            if (Interlocked.CompareExchange(ref spareScratch[i], scratch, null) is null)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task<MergeResult> WriteAsync(
+        List<(TableDefinition Table, List<object?[]> Rows, long Received)> prepared,
+        List<(TableDefinition Table, (int Index, object Value)[] Where)> replaces,
+        IReadOnlyList<CurrentVersionRule> rules,
+        MergeScratch scratch,
+        CancellationToken cancellationToken)
+    {
         try
         {
             return await db.WriteAsync((c, tx) =>
@@ -100,7 +140,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                 var counts = new Dictionary<string, TableMergeCounts>(StringComparer.Ordinal);
                 foreach (var (table, rows, received) in prepared)
                 {
-                    var written = Upsert(c, tx, table, rows);
+                    var written = Upsert(c, tx, table, rows, scratch);
                     counts[table.Name] = counts.TryGetValue(table.Name, out var sum)
                         ? new TableMergeCounts(sum.Received + received, sum.Written + written, sum.Skipped + received - written)
                         : new TableMergeCounts(received, written, received - written);
@@ -109,7 +149,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                 // Last, in the same transaction: projections drop rows that are no longer the current version.
                 foreach (var rule in rules)
                 {
-                    DeleteSuperseded(c, rule, prepared.Where(p => p.Table.Name == rule.Table.Name || p.Table.Name == rule.Of.Name).Select(p => (p.Table, p.Rows)));
+                    DeleteSuperseded(c, rule, prepared.Where(p => p.Table.Name == rule.Table.Name || p.Table.Name == rule.Of.Name).Select(p => (p.Table, p.Rows)), scratch);
                 }
 
                 return new MergeResult(counts);
@@ -307,78 +347,106 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
     private static bool RejectsRows(SqliteException ex) => ex.SqliteErrorCode is 18 or 19 or 20;
 
     /// <summary>
-    /// Encodes rows and keeps, per key, the row with the highest version, then the smallest tie-break values (stored
-    /// forms: text, integers, fixed-width date/timestamp text, so ordinal order is value order), then the last one.
+    /// Validates rows and keeps, per key, the row with the highest version, then the smallest tie-break values, then
+    /// the last one. The rows kept are the caller's arrays, unless a key, version or tie-break value needs another
+    /// form to be compared (a key's stored form: text or integer; a version as long; tie-break text, long, DateOnly or
+    /// DateTimeOffset): then a copy holds that form. Other values are encoded when bound (<see cref="Bind"/>), so a
+    /// merge makes no stored copy of a row or a value.
     /// </summary>
-    private static List<object?[]> Collapse(TableDefinition table, IReadOnlyList<object?[]> rows, StoredValueCache encoder)
+    private static List<object?[]> Collapse(TableDefinition table, TablePlan plan, IReadOnlyList<object?[]> rows, MergeScratch scratch)
     {
         ArgumentNullException.ThrowIfNull(rows);
-        var keyIndexes = table.Key.Select(k => IndexOf(table, k)).ToArray();
-        var versionIndex = table.VersionColumn is null ? -1 : IndexOf(table, table.VersionColumn);
-        var tieBreak = TieBreakRules.Resolve(table);
-        var result = new List<object?[]>(rows.Count);
-        var byKey = new Dictionary<string, int>(rows.Count, StringComparer.Ordinal);
-        var key = new StringBuilder();
-        for (var r = 0; r < rows.Count; r++)
+        var (keyIndexes, versionIndex, tieBreak, compared) = (plan.KeyIndexes, plan.VersionIndex, plan.TieBreak, plan.Compared);
+        var result = scratch.RentList(rows.Count);
+        var byKey = scratch.Keys(keyIndexes, rows.Count);
+        var encoder = scratch.Encoder;
+        try
         {
-            var row = rows[r];
-            if (row is null || row.Length != table.Columns.Count)
+            for (var r = 0; r < rows.Count; r++)
             {
-                throw new WarehouseException($"Row {r} for table '{table.Name}' has {row?.Length ?? 0} values; the table has {table.Columns.Count} columns (one value per column, in definition order).");
-            }
-
-            var stored = new object?[row.Length];
-            for (var i = 0; i < row.Length; i++)
-            {
-                var column = table.Columns[i];
-                if (row[i] is null)
+                var row = rows[r];
+                if (row is null || row.Length != table.Columns.Count)
                 {
-                    if (!column.Nullable)
+                    throw new WarehouseException($"Row {r} for table '{table.Name}' has {row?.Length ?? 0} values; the table has {table.Columns.Count} columns (one value per column, in definition order).");
+                }
+
+                for (var i = 0; i < row.Length; i++)
+                {
+                    var column = table.Columns[i];
+                    if (row[i] is not { } value)
                     {
-                        throw new WarehouseRejectedException($"Row {r} for table '{table.Name}': column '{column.Name}' is not nullable but the value is null.");
+                        if (!column.Nullable)
+                        {
+                            throw new WarehouseRejectedException($"Row {r} for table '{table.Name}': column '{column.Name}' is not nullable but the value is null.");
+                        }
+
+                        continue;
                     }
 
-                    continue;
+                    if (WarehouseDomain.ValueProblem(column.Type, value) is { } problem)
+                    {
+                        throw new WarehouseRejectedException($"Row {r} for table '{table.Name}': column '{column.Name}' holds a value outside the warehouse domain ({problem}). Quarantine such rows before merging.");
+                    }
+
+                    if (!WarehouseValues.Fits(column.Type, value))
+                    {
+                        throw new WarehouseRejectedException($"Row {r} for table '{table.Name}': column '{column.Name}' is {column.Type} but the value is a {value.GetType().Name}. Use string, long, decimal, bool, DateOnly or DateTimeOffset.");
+                    }
                 }
 
-                if (WarehouseDomain.ValueProblem(column.Type, row[i]) is { } problem)
+                var stored = row;
+                for (var n = 0; n < compared.Length; n++)
                 {
-                    throw new WarehouseRejectedException($"Row {r} for table '{table.Name}': column '{column.Name}' holds a value outside the warehouse domain ({problem}). Quarantine such rows before merging.");
+                    var i = compared[n];
+                    if (row[i] is not { } value)
+                    {
+                        continue;
+                    }
+
+                    var form = n < keyIndexes.Length ? encoder.ToStored(table.Columns[i].Type, value) : Comparable(value);
+                    if (!ReferenceEquals(form, value))
+                    {
+                        if (ReferenceEquals(stored, row))
+                        {
+                            stored = (object?[])row.Clone();
+                        }
+
+                        stored[i] = form;
+                    }
                 }
 
-                stored[i] = encoder.ToStored(column.Type, row[i]!)
-                    ?? throw new WarehouseRejectedException($"Row {r} for table '{table.Name}': column '{column.Name}' is {column.Type} but the value is a {row[i]!.GetType().Name}. Use string, long, decimal, bool, DateOnly or DateTimeOffset.");
-            }
-
-            string keyText;
-            if (keyIndexes.Length == 1 && stored[keyIndexes[0]] is string single)
-            {
-                // The common single text key needs no composite key text.
-                keyText = single;
-            }
-            else
-            {
-                keyText = CompositeKey(key, stored, keyIndexes);
-            }
-
-            if (byKey.TryGetValue(keyText, out var at))
-            {
-                // Higher version wins; on the same version the smaller tie-break values; on a full tie the later row.
-                var byVersion = versionIndex < 0 ? 0 : ((long)stored[versionIndex]!).CompareTo((long)result[at][versionIndex]!);
-                if (byVersion > 0 || (byVersion == 0 && TieBreakRules.Compare(tieBreak, stored, result[at]) <= 0))
+                if (byKey.TryGetValue(stored, out var at))
                 {
-                    result[at] = stored;
+                    // Higher version wins; on the same version the smaller tie-break values; on a full tie the later row.
+                    var byVersion = versionIndex < 0 ? 0 : ((long)stored[versionIndex]!).CompareTo((long)result[at][versionIndex]!);
+                    if (byVersion > 0 || (byVersion == 0 && TieBreakRules.Compare(tieBreak, stored, result[at]) <= 0))
+                    {
+                        result[at] = stored; // the dictionary's key row has the same key values
+                    }
+                }
+                else
+                {
+                    byKey[stored] = result.Count;
+                    result.Add(stored);
                 }
             }
-            else
-            {
-                byKey[keyText] = result.Count;
-                result.Add(stored);
-            }
+        }
+        finally
+        {
+            byKey.Clear();
         }
 
         return result;
     }
+
+    /// <summary>A version or tie-break value in the form compared (long, string, DateOnly, DateTimeOffset); the value itself when it is.</summary>
+    private static object Comparable(object value) => value switch
+    {
+        int i => (long)i,
+        short s => (long)s,
+        DateTime t => new DateTimeOffset(t),
+        _ => value,
+    };
 
     /// <summary>The stored form of a ReplaceWhere set; throws when a column is unknown, a value null/mistyped, or a row outside it.</summary>
     private static (int Index, object Value)[] Partition(TableDefinition table, IReadOnlyDictionary<string, object?> where, List<object?[]> rows)
@@ -401,7 +469,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
         {
             foreach (var (index, value) in result)
             {
-                if (!Equals(rows[r][index], value))
+                if (!Equals(StoredForm(table.Columns[index].Type, rows[r][index]), value))
                 {
                     throw new WarehouseException($"A row for table '{table.Name}' has {table.Columns[index].Name} = '{rows[r][index]}' outside the partition being replaced ('{value}'). Every row of a ReplaceWhere batch must belong to its partition.");
                 }
@@ -410,6 +478,15 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
 
         return result;
     }
+
+    /// <summary>The stored form of a value of a collapsed row (which holds a key's stored form, other values as given).</summary>
+    private static object? StoredForm(ColumnType type, object? value) => (type, value) switch
+    {
+        (_, null) => null,
+        (_, string) => value,
+        (ColumnType.Boolean, long) => value,
+        _ => WarehouseValues.ToStored(type, value),
+    };
 
     private static void DeletePartition(SqliteConnection c, SqliteTransaction tx, TableDefinition table, (int Index, object Value)[] where)
     {
@@ -426,29 +503,17 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
     }
 
     /// <summary>Deletes rows of the rule's table, among the touched keys, whose version is lower than the other table's.</summary>
-    private static void DeleteSuperseded(SqliteConnection c, CurrentVersionRule rule, IEnumerable<(TableDefinition Table, List<object?[]> Rows)> touched)
+    private static void DeleteSuperseded(SqliteConnection c, CurrentVersionRule rule, IEnumerable<(TableDefinition Table, List<object?[]> Rows)> touched, MergeScratch scratch)
     {
-        var table = WarehouseValues.QuoteIdentifier(rule.Table.Name);
-        var of = WarehouseValues.QuoteIdentifier(rule.Of.Name);
-        var keys = rule.Table.Key.Select(WarehouseValues.QuoteIdentifier).ToArray();
-        var version = WarehouseValues.QuoteIdentifier(rule.Table.VersionColumn!);
-        var ofVersion = WarehouseValues.QuoteIdentifier(rule.Of.VersionColumn!);
-        var differs = string.Concat((rule.Table.TieBreak ?? []).Select(WarehouseValues.QuoteIdentifier).Select(c => $" OR \"o\".{c} <> {table}.{c}"));
-        var superseded = differs.Length == 0
-            ? $"\"o\".{ofVersion} > {table}.{version}"
-            : $"\"o\".{ofVersion} > {table}.{version} OR (\"o\".{ofVersion} = {table}.{version} AND (FALSE{differs}))";
-        var sql = $"DELETE FROM {table} WHERE {string.Join(" AND ", keys.Select((k, i) => $"{k} = ?{i + 1}"))} AND EXISTS "
-            + $"(SELECT 1 FROM {of} AS \"o\" WHERE {string.Join(" AND ", keys.Select((k, i) => $"\"o\".{k} = ?{i + 1}"))} AND ({superseded}));";
-
         // Raw SQLite API as in Upsert: one prepared statement, keys bound by index (one delete per touched key).
+        var sql = TablePlan.Of(rule.Table).SupersededSql(rule.Of);
         var db = c.Handle!;
-        var rc = raw.sqlite3_prepare_v2(db, sql, out var stmt);
+        var rc = raw.sqlite3_prepare_v2(db, sql.AsSpan(), out var stmt);
         using (stmt)
         {
             Check(db, rc);
-            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var seen = scratch.Seen;
             var keyText = new StringBuilder();
-            var utf8 = new byte[1024];
             foreach (var (source, rows) in touched)
             {
                 var indexes = rule.Table.Key.Select(k => IndexOf(source, k)).ToArray();
@@ -465,7 +530,7 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                         rc = row[indexes[i]] switch
                         {
                             long l => raw.sqlite3_bind_int64(stmt, i + 1, l),
-                            string text => BindText(stmt, i + 1, text, ref utf8),
+                            string text => BindText(stmt, i + 1, text, scratch),
                             var other => raw.sqlite3_bind_text(stmt, i + 1, Convert.ToString(other, System.Globalization.CultureInfo.InvariantCulture)),
                         };
                         Check(db, rc);
@@ -481,6 +546,23 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>The DELETE of <see cref="DeleteSuperseded"/>: rows of the rule's table whose key the other table stores at a higher version (or the same version with other tie-break values).</summary>
+    private static string SupersededSql(TableDefinition ruleTable, TableDefinition ruleOf)
+    {
+        var rule = (Table: ruleTable, Of: ruleOf);
+        var table = WarehouseValues.QuoteIdentifier(rule.Table.Name);
+        var of = WarehouseValues.QuoteIdentifier(rule.Of.Name);
+        var keys = rule.Table.Key.Select(WarehouseValues.QuoteIdentifier).ToArray();
+        var version = WarehouseValues.QuoteIdentifier(rule.Table.VersionColumn!);
+        var ofVersion = WarehouseValues.QuoteIdentifier(rule.Of.VersionColumn!);
+        var differs = string.Concat((rule.Table.TieBreak ?? []).Select(WarehouseValues.QuoteIdentifier).Select(c => $" OR \"o\".{c} <> {table}.{c}"));
+        var superseded = differs.Length == 0
+            ? $"\"o\".{ofVersion} > {table}.{version}"
+            : $"\"o\".{ofVersion} > {table}.{version} OR (\"o\".{ofVersion} = {table}.{version} AND (FALSE{differs}))";
+        return $"DELETE FROM {table} WHERE {string.Join(" AND ", keys.Select((k, i) => $"{k} = ?{i + 1}"))} AND EXISTS "
+            + $"(SELECT 1 FROM {of} AS \"o\" WHERE {string.Join(" AND ", keys.Select((k, i) => $"\"o\".{k} = ?{i + 1}"))} AND ({superseded}));";
     }
 
     /// <summary>The text of a composite key ("i" + integer or "s" + text per column, U+001F after each), without intermediate strings.</summary>
@@ -504,13 +586,47 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
         return key.ToString();
     }
 
-    private static long Upsert(SqliteConnection c, SqliteTransaction tx, TableDefinition table, List<object?[]> rows)
+    private static long Upsert(SqliteConnection c, SqliteTransaction tx, TableDefinition table, List<object?[]> rows, MergeScratch scratch)
     {
         if (rows.Count == 0)
         {
             return 0;
         }
 
+        var sql = TablePlan.Of(table).UpsertSql;
+
+        // Raw SQLite API: one prepared statement per table per merge, values bound by index. Microsoft.Data.Sqlite's
+        // ExecuteNonQuery looks every parameter up by name and builds a reader per row, which cost more than the insert.
+        _ = tx;
+        var db = c.Handle!;
+        var rc = raw.sqlite3_prepare_v2(db, sql.AsSpan(), out var stmt);
+        using (stmt)
+        {
+            Check(db, rc);
+            long written = 0;
+            foreach (var row in rows)
+            {
+                for (var i = 0; i < row.Length; i++)
+                {
+                    Check(db, Bind(stmt, i + 1, table.Columns[i], row[i], scratch, table));
+                }
+
+                rc = raw.sqlite3_step(stmt);
+                if (rc != raw.SQLITE_DONE)
+                {
+                    Check(db, rc);
+                }
+
+                written += raw.sqlite3_changes(db);
+                Check(db, raw.sqlite3_reset(stmt));
+            }
+
+            return written;
+        }
+    }
+
+    private static string UpsertSql(TableDefinition table)
+    {
         var quoted = table.Columns.Select(col => WarehouseValues.QuoteIdentifier(col.Name)).ToArray();
         var keySet = new HashSet<string>(table.Key, StringComparer.OrdinalIgnoreCase);
         var sql = new StringBuilder("INSERT INTO ").Append(WarehouseValues.QuoteIdentifier(table.Name))
@@ -540,45 +656,69 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
             }
         }
 
-        // Raw SQLite API: one prepared statement per table per merge, values bound by index. Microsoft.Data.Sqlite's
-        // ExecuteNonQuery looks every parameter up by name and builds a reader per row, which cost more than the insert.
-        _ = tx;
-        var db = c.Handle!;
-        var rc = raw.sqlite3_prepare_v2(db, sql.Append(';').ToString(), out var stmt);
-        using (stmt)
+        return sql.Append(';').ToString();
+    }
+
+    /// <summary>
+    /// What a merge needs of a table definition, worked out (and the definition validated) once per definition
+    /// object, not per merge: the column indexes it compares rows by and its statements' SQL.
+    /// </summary>
+    private sealed class TablePlan
+    {
+        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<TableDefinition, TablePlan> Plans = new();
+        private readonly TableDefinition table;
+        private Superseded? superseded; // one reference, so threads merging into other databases read it whole
+
+        private TablePlan(TableDefinition table)
         {
-            Check(db, rc);
-            var integer = table.Columns.Select(col => col.Type is ColumnType.Integer or ColumnType.Boolean).ToArray();
-            long written = 0;
-            var utf8 = new byte[1024];
-            foreach (var row in rows)
+            this.table = table;
+            KeyIndexes = table.Key.Select(k => IndexOf(table, k)).ToArray();
+            VersionIndex = table.VersionColumn is null ? -1 : IndexOf(table, table.VersionColumn);
+            TieBreak = TieBreakRules.Resolve(table);
+            Compared = [.. KeyIndexes, .. TieBreak, .. (VersionIndex < 0 ? (int[])[] : [VersionIndex])];
+            UpsertSql = Utf8z(SqliteWarehouse.UpsertSql(table));
+        }
+
+        public int[] KeyIndexes { get; }
+
+        public int VersionIndex { get; }
+
+        public int[] TieBreak { get; }
+
+        /// <summary>The key columns, then the tie-break columns, then the version column.</summary>
+        public int[] Compared { get; }
+
+        /// <summary>The upsert statement, UTF-8 and NUL-terminated (prepared per merge without converting the text again).</summary>
+        public byte[] UpsertSql { get; }
+
+        /// <summary>The plan of <paramref name="table"/>; validates the definition the first time (a definition is immutable).</summary>
+        public static TablePlan Of(TableDefinition table)
+        {
+            ArgumentNullException.ThrowIfNull(table);
+            if (Plans.TryGetValue(table, out var plan))
             {
-                for (var i = 0; i < row.Length; i++)
-                {
-                    var value = row[i];
-                    rc = value switch
-                    {
-                        null => raw.sqlite3_bind_null(stmt, i + 1),
-                        long l when integer[i] => raw.sqlite3_bind_int64(stmt, i + 1, l),
-                        long l => raw.sqlite3_bind_text(stmt, i + 1, l.ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                        string s => BindText(stmt, i + 1, s, ref utf8),
-                        _ => throw new WarehouseException($"Column '{table.Columns[i].Name}' of table '{table.Name}' holds an unexpected {value.GetType().Name}."),
-                    };
-                    Check(db, rc);
-                }
-
-                rc = raw.sqlite3_step(stmt);
-                if (rc != raw.SQLITE_DONE)
-                {
-                    Check(db, rc);
-                }
-
-                written += raw.sqlite3_changes(db);
-                Check(db, raw.sqlite3_reset(stmt));
+                return plan;
             }
 
-            return written;
+            Validate(table);
+            return Plans.GetValue(table, static t => new TablePlan(t));
         }
+
+        public byte[] SupersededSql(TableDefinition of)
+        {
+            if (superseded is { } known && ReferenceEquals(known.Of, of))
+            {
+                return known.Sql;
+            }
+
+            var sql = Utf8z(SqliteWarehouse.SupersededSql(table, of));
+            superseded = new Superseded(of, sql);
+            return sql;
+        }
+
+        private static byte[] Utf8z(string sql) => Encoding.UTF8.GetBytes(sql + "\0");
+
+        private sealed record Superseded(TableDefinition Of, byte[] Sql);
     }
 
     /// <summary>
@@ -588,17 +728,224 @@ public sealed class SqliteWarehouse : IWarehouse, IDisposable
     private static string? TieBreakNotGreater(TableDefinition table, string incoming, string stored) =>
         TieBreakRules.NotGreaterSql((table.TieBreak ?? []).Select(c => (WarehouseValues.QuoteIdentifier(c), string.Empty)).ToList(), incoming, stored);
 
-    /// <summary>Binds text as UTF-8 from a reused buffer (SQLite copies it), so no allocation per value.</summary>
-    private static int BindText(sqlite3_stmt stmt, int index, string value, ref byte[] utf8)
+    /// <summary>
+    /// Binds a value of a collapsed row in its stored form (as <see cref="WarehouseValues.ToStored"/> encodes it):
+    /// integers and booleans as integers, decimals, dates and timestamps as their text, written into a buffer and not
+    /// into a string (a merge binds millions of values).
+    /// </summary>
+    private static int Bind(sqlite3_stmt stmt, int index, ColumnDefinition column, object? value, MergeScratch scratch, TableDefinition table)
     {
-        var needed = Encoding.UTF8.GetMaxByteCount(value.Length);
-        if (needed > utf8.Length)
+        switch (value)
         {
-            utf8 = new byte[Math.Max(needed, utf8.Length * 2)];
+            case null:
+                return raw.sqlite3_bind_null(stmt, index);
+            case string s:
+                return BindText(stmt, index, s, scratch);
+            case long l when column.Type is ColumnType.Integer or ColumnType.Boolean:
+                return raw.sqlite3_bind_int64(stmt, index, l);
+            case int i when column.Type is ColumnType.Integer:
+                return raw.sqlite3_bind_int64(stmt, index, i);
+            case short s when column.Type is ColumnType.Integer:
+                return raw.sqlite3_bind_int64(stmt, index, s);
+            case bool b when column.Type is ColumnType.Boolean:
+                return raw.sqlite3_bind_int64(stmt, index, b ? 1 : 0);
+            default:
+                return BindEncoded(stmt, index, column, value, scratch, table);
+        }
+    }
+
+    /// <summary>
+    /// Binds a decimal, date or timestamp (or an integer in a decimal column) as its stored text. The same value
+    /// object bound again in the merge (a record's boxed value is in several tables' rows) reuses the bytes.
+    /// </summary>
+    private static int BindEncoded(sqlite3_stmt stmt, int index, ColumnDefinition column, object value, MergeScratch scratch, TableDefinition table)
+    {
+        if (scratch.Encoded(value, out var known))
+        {
+            return raw.sqlite3_bind_text(stmt, index, known);
         }
 
+        Span<char> text = stackalloc char[WarehouseValues.MaxCanonicalLength];
+        int length;
+        switch (value)
+        {
+            case long l when column.Type is ColumnType.Decimal:
+                l.TryFormat(text, out length, default, System.Globalization.CultureInfo.InvariantCulture);
+                break;
+            case int i when column.Type is ColumnType.Decimal:
+                i.TryFormat(text, out length, default, System.Globalization.CultureInfo.InvariantCulture);
+                break;
+            case decimal d when column.Type is ColumnType.Decimal:
+                length = WarehouseValues.Canonical(d, text);
+                break;
+            case DateOnly d when column.Type is ColumnType.Date:
+                WarehouseValues.Date(d, text);
+                length = WarehouseValues.DateLength;
+                break;
+            case DateTimeOffset t when column.Type is ColumnType.Timestamp:
+                WarehouseValues.Timestamp(t.UtcDateTime, text);
+                length = WarehouseValues.TimestampLength;
+                break;
+            case DateTime t when column.Type is ColumnType.Timestamp && t.Kind == DateTimeKind.Utc:
+                WarehouseValues.Timestamp(t, text);
+                length = WarehouseValues.TimestampLength;
+                break;
+            default:
+                throw new WarehouseException($"Column '{column.Name}' of table '{table.Name}' holds an unexpected {value.GetType().Name}.");
+        }
+
+        return raw.sqlite3_bind_text(stmt, index, scratch.Encode(value, text[..length]));
+    }
+
+    /// <summary>Binds text as UTF-8 from a reused buffer (SQLite copies it), so no allocation per value.</summary>
+    private static int BindText(sqlite3_stmt stmt, int index, ReadOnlySpan<char> value, MergeScratch scratch)
+    {
+        var utf8 = scratch.Utf8(Encoding.UTF8.GetMaxByteCount(value.Length));
         var length = Encoding.UTF8.GetBytes(value, utf8);
         return raw.sqlite3_bind_text(stmt, index, utf8.AsSpan(0, length));
+    }
+
+    /// <summary>A merge's working collections, emptied and kept for the next merge.</summary>
+    private sealed class MergeScratch
+    {
+        private readonly List<List<object?[]>> lists = [];
+        private readonly RowKeyComparer keyComparer = new();
+        private readonly Dictionary<object?[], int> keys;
+        private readonly Dictionary<object, (int Offset, int Length)> encoded = new(ReferenceEqualityComparer.Instance);
+        private int listsInUse;
+        private byte[] utf8 = new byte[1024];
+        private const int MaxEncodedBytes = 8 << 20;
+        private byte[] encodedBytes = new byte[64 * 1024];
+        private int encodedLength;
+
+        public MergeScratch()
+        {
+            keys = new Dictionary<object?[], int>(keyComparer);
+        }
+
+        /// <summary>Encodes key values that are not stored as given; a value shared by several tables' keys is encoded once.</summary>
+        public StoredValueCache Encoder { get; } = new();
+
+        /// <summary>The keys DeleteSuperseded has handled.</summary>
+        public HashSet<string> Seen { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>An empty list for one batch's collapsed rows (held until <see cref="Clear"/>).</summary>
+        public List<object?[]> RentList(int capacity)
+        {
+            if (listsInUse == lists.Count)
+            {
+                lists.Add(new List<object?[]>(capacity));
+            }
+
+            var list = lists[listsInUse++];
+            list.EnsureCapacity(capacity);
+            return list;
+        }
+
+        /// <summary>The empty dictionary of rows by their values in <paramref name="keyIndexes"/> (one batch at a time).</summary>
+        public Dictionary<object?[], int> Keys(int[] keyIndexes, int capacity)
+        {
+            keyComparer.Indexes = keyIndexes;
+            keys.EnsureCapacity(capacity);
+            return keys;
+        }
+
+        public byte[] Utf8(int length)
+        {
+            if (length > utf8.Length)
+            {
+                utf8 = new byte[Math.Max(length, utf8.Length * 2)];
+            }
+
+            return utf8;
+        }
+
+        /// <summary>The UTF-8 text <paramref name="value"/> (this very object) was bound as earlier in the merge.</summary>
+        public bool Encoded(object value, out ReadOnlySpan<byte> text)
+        {
+            if (encoded.TryGetValue(value, out var at))
+            {
+                text = encodedBytes.AsSpan(at.Offset, at.Length);
+                return true;
+            }
+
+            text = default;
+            return false;
+        }
+
+        /// <summary>Remembers <paramref name="value"/>'s text (ASCII) for the rest of the merge; returns it as UTF-8.</summary>
+        public ReadOnlySpan<byte> Encode(object value, ReadOnlySpan<char> text)
+        {
+            if (encodedLength + text.Length > encodedBytes.Length)
+            {
+                if (encodedBytes.Length < MaxEncodedBytes)
+                {
+                    // Grown (and kept) to hold a merge's values: the tables' rows are bound table after table.
+                    Array.Resize(ref encodedBytes, encodedBytes.Length * 2);
+                }
+                else
+                {
+                    // Full: start again (SQLite copied every value bound so far).
+                    encoded.Clear();
+                    encodedLength = 0;
+                }
+            }
+
+            var bytes = encodedBytes.AsSpan(encodedLength, Encoding.UTF8.GetBytes(text, encodedBytes.AsSpan(encodedLength)));
+            encoded[value] = (encodedLength, bytes.Length);
+            encodedLength += bytes.Length;
+            return bytes;
+        }
+
+        public void Clear()
+        {
+            encoded.Clear();
+            encodedLength = 0;
+            for (var i = 0; i < listsInUse; i++)
+            {
+                lists[i].Clear();
+            }
+
+            listsInUse = 0;
+            keys.Clear();
+            Seen.Clear();
+            Encoder.Clear();
+        }
+    }
+
+    /// <summary>Rows equal when their values in the key columns are (stored forms: text, integers).</summary>
+    private sealed class RowKeyComparer : IEqualityComparer<object?[]>
+    {
+        public int[] Indexes { get; set; } = [];
+
+        public bool Equals(object?[]? x, object?[]? y)
+        {
+            if (x is null || y is null)
+            {
+                return ReferenceEquals(x, y);
+            }
+
+            foreach (var i in Indexes)
+            {
+                if (!object.Equals(x[i], y[i]))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        public int GetHashCode(object?[] obj)
+        {
+            var hash = default(HashCode);
+            foreach (var i in Indexes)
+            {
+                hash.Add(obj[i]);
+            }
+
+            return hash.ToHashCode();
+        }
     }
 
     private static void Check(sqlite3 db, int rc)

@@ -79,53 +79,91 @@ internal static class WarehouseValues
         }
 
         // Formatted into a stack buffer and trimmed there: one allocation per value (merges encode millions).
-        Span<char> buffer = stackalloc char[40];
-        if (!value.TryFormat(buffer, out var length, default, CultureInfo.InvariantCulture))
+        Span<char> buffer = stackalloc char[MaxCanonicalLength];
+        return new string(buffer[..Canonical(value, buffer)]);
+    }
+
+    /// <summary>The longest <see cref="Canonical(decimal)"/> text (a sign, 29 digits and a point fit with room to spare).</summary>
+    public const int MaxCanonicalLength = 64;
+
+    /// <summary><see cref="Canonical(decimal)"/> written into <paramref name="destination"/> (at least <see cref="MaxCanonicalLength"/>); returns its length.</summary>
+    public static int Canonical(decimal value, Span<char> destination)
+    {
+        if (value == 0m)
         {
-            return CanonicalSlow(value);
+            destination[0] = '0';
+            return 1;
         }
 
-        var text = buffer[..length];
+        if (!value.TryFormat(destination, out var length, default, CultureInfo.InvariantCulture))
+        {
+            var slow = CanonicalSlow(value);
+            slow.CopyTo(destination);
+            return slow.Length;
+        }
+
+        var text = destination[..length];
         if (text.Contains('.'))
         {
             text = text.TrimEnd('0').TrimEnd('.');
         }
 
-        return new string(text);
+        return text.Length;
     }
 
     /// <summary>UTC ISO-8601 with a fixed width (7 fraction digits), so text order is time order.</summary>
-    public static string Timestamp(DateTimeOffset value)
+    public static string Timestamp(DateTimeOffset value) => string.Create(TimestampLength, value.UtcDateTime, static (span, t) => Timestamp(t, span));
+
+    /// <summary>The length of <see cref="Timestamp(DateTimeOffset)"/>.</summary>
+    public const int TimestampLength = 28;
+
+    /// <summary><see cref="Timestamp(DateTimeOffset)"/> of a UTC time, written into the first <see cref="TimestampLength"/> characters of <paramref name="span"/>.</summary>
+    public static void Timestamp(DateTime utc, Span<char> span)
     {
-        var utc = value.UtcDateTime;
-        return string.Create(28, utc, static (span, t) =>
-        {
-            Digits(span[..4], t.Year);
-            span[4] = '-';
-            Digits(span.Slice(5, 2), t.Month);
-            span[7] = '-';
-            Digits(span.Slice(8, 2), t.Day);
-            span[10] = 'T';
-            Digits(span.Slice(11, 2), t.Hour);
-            span[13] = ':';
-            Digits(span.Slice(14, 2), t.Minute);
-            span[16] = ':';
-            Digits(span.Slice(17, 2), t.Second);
-            span[19] = '.';
-            Digits(span.Slice(20, 7), (int)(t.Ticks % TimeSpan.TicksPerSecond));
-            span[27] = 'Z';
-        });
+        Digits(span[..4], utc.Year);
+        span[4] = '-';
+        Digits(span.Slice(5, 2), utc.Month);
+        span[7] = '-';
+        Digits(span.Slice(8, 2), utc.Day);
+        span[10] = 'T';
+        Digits(span.Slice(11, 2), utc.Hour);
+        span[13] = ':';
+        Digits(span.Slice(14, 2), utc.Minute);
+        span[16] = ':';
+        Digits(span.Slice(17, 2), utc.Second);
+        span[19] = '.';
+        Digits(span.Slice(20, 7), (int)(utc.Ticks % TimeSpan.TicksPerSecond));
+        span[27] = 'Z';
     }
 
     /// <summary>yyyy-MM-dd.</summary>
-    public static string Date(DateOnly value) => string.Create(10, value, static (span, d) =>
+    public static string Date(DateOnly value) => string.Create(DateLength, value, static (span, d) => Date(d, span));
+
+    /// <summary>The length of <see cref="Date(DateOnly)"/>.</summary>
+    public const int DateLength = 10;
+
+    /// <summary><see cref="Date(DateOnly)"/> written into the first <see cref="DateLength"/> characters of <paramref name="span"/>.</summary>
+    public static void Date(DateOnly value, Span<char> span)
     {
-        Digits(span[..4], d.Year);
+        Digits(span[..4], value.Year);
         span[4] = '-';
-        Digits(span.Slice(5, 2), d.Month);
+        Digits(span.Slice(5, 2), value.Month);
         span[7] = '-';
-        Digits(span.Slice(8, 2), d.Day);
-    });
+        Digits(span.Slice(8, 2), value.Day);
+    }
+
+    /// <summary>Whether <see cref="ToStored"/> takes <paramref name="value"/> for a column of <paramref name="type"/> (without encoding it).</summary>
+    public static bool Fits(ColumnType type, object value) => (type, value) switch
+    {
+        (ColumnType.Text, string) => true,
+        (ColumnType.Integer, long or int or short) => true,
+        (ColumnType.Decimal, decimal or long or int) => true,
+        (ColumnType.Boolean, bool) => true,
+        (ColumnType.Date, DateOnly) => true,
+        (ColumnType.Timestamp, DateTimeOffset) => true,
+        (ColumnType.Timestamp, DateTime t) => t.Kind == DateTimeKind.Utc,
+        _ => false,
+    };
 
     private static void Digits(Span<char> span, int value)
     {
