@@ -145,6 +145,43 @@ public static class ExactDecimal
         return m.Sign < 0 ? "-" + text : text;
     }
 
+    /// <summary>
+    /// The integer and fractional digit counts of the exact product, as <see cref="ExactProduct"/> gives them, without
+    /// its text (no allocation when both mantissas fit 64 bits, the common trade).
+    /// </summary>
+    public static void ProductDigits(decimal a, decimal b, out int integerDigits, out int fractionDigits)
+    {
+        if (!Small(a, out var ua, out var sa, out _) || !Small(b, out var ub, out var sb, out _))
+        {
+            _ = ExactProduct(a, b, out integerDigits, out fractionDigits);
+            return;
+        }
+
+        var m = (UInt128)ua * ub;
+        var scale = sa + sb;
+        if (m == UInt128.Zero)
+        {
+            integerDigits = 0;
+            fractionDigits = 0;
+            return;
+        }
+
+        while (scale > 0 && m % 10 == UInt128.Zero)
+        {
+            m /= 10;
+            scale--;
+        }
+
+        var digits = 0;
+        for (var rest = m; rest != UInt128.Zero; rest /= 10)
+        {
+            digits++;
+        }
+
+        integerDigits = Math.Max(0, digits - scale);
+        fractionDigits = scale;
+    }
+
     /// <summary>a × b, computed exactly, then rounded half-to-even to <paramref name="decimals"/> places.</summary>
     /// <exception cref="OverflowException">When the rounded product does not fit a decimal.</exception>
     public static decimal MultiplyRounded(decimal a, decimal b, int decimals) =>

@@ -110,7 +110,7 @@ public static class TransactionValidator
         var rate = 0m;
         if (currency is not null)
         {
-            if (currency.Length != 3 || !currency.All(char.IsAsciiLetterUpper))
+            if (currency.Length != 3 || !AllAscii(currency, digits: false))
             {
                 failures.Add(new(TransactionFields.Currency, currency, "an ISO 4217 code (3 uppercase letters)"));
             }
@@ -121,7 +121,7 @@ public static class TransactionValidator
         }
 
         var venue = Text(record, 14, failures);
-        if (venue is not null && (venue.Length != 4 || !venue.All(c => char.IsAsciiLetterUpper(c) || char.IsAsciiDigit(c))))
+        if (venue is not null && (venue.Length != 4 || !AllAscii(venue, digits: true)))
         {
             failures.Add(new(TransactionFields.VenueMic, venue, "a MIC of 4 uppercase letters or digits (ISO 10383)"));
         }
@@ -201,28 +201,28 @@ public static class TransactionValidator
     /// </summary>
     private static decimal Notional(decimal quantity, decimal price, decimal rate, List<ValidationFailure> failures)
     {
-        var product = ExactDecimal.ExactProduct(quantity, price, out var integerDigits, out var fractionDigits);
-        var found = new List<string>(2);
-        if (fractionDigits > WarehouseDomain.DecimalScale)
+        // The texts of a failure (the exact product, the factors) are made only when there is one.
+        ExactDecimal.ProductDigits(quantity, price, out var integerDigits, out var fractionDigits);
+        if (fractionDigits > WarehouseDomain.DecimalScale || integerDigits > WarehouseDomain.DecimalIntegerDigits)
         {
-            found.Add($"{fractionDigits} fractional digits");
-        }
+            var found = new List<string>(2);
+            if (fractionDigits > WarehouseDomain.DecimalScale)
+            {
+                found.Add($"{fractionDigits} fractional digits");
+            }
 
-        if (integerDigits > WarehouseDomain.DecimalIntegerDigits)
-        {
-            found.Add($"{integerDigits} integer digits");
-        }
+            if (integerDigits > WarehouseDomain.DecimalIntegerDigits)
+            {
+                found.Add($"{integerDigits} integer digits");
+            }
 
-        var factors = string.Create(CultureInfo.InvariantCulture, $"quantity {quantity} × price {price}");
-        if (found.Count > 0)
-        {
-            failures.Add(new(NotionalField, product, $"quantity × price with {WarehouseDomain.DecimalExpectation}; {factors} has {string.Join(" and ", found)}"));
+            failures.Add(new(NotionalField, ExactDecimal.ExactProduct(quantity, price, out _, out _), $"quantity × price with {WarehouseDomain.DecimalExpectation}; {Factors(quantity, price)} has {string.Join(" and ", found)}"));
             return 0m;
         }
 
         if (!ExactDecimal.TryMultiply(quantity, price, out var notional))
         {
-            failures.Add(new(NotionalField, product, $"quantity × price exactly representable in 28 significant digits; {factors} has {integerDigits + fractionDigits}"));
+            failures.Add(new(NotionalField, ExactDecimal.ExactProduct(quantity, price, out _, out _), $"quantity × price exactly representable in 28 significant digits; {Factors(quantity, price)} has {integerDigits + fractionDigits}"));
             return 0m;
         }
 
@@ -235,6 +235,37 @@ public static class TransactionValidator
 
         return notional;
     }
+
+    private static string Factors(decimal quantity, decimal price) => string.Create(CultureInfo.InvariantCulture, $"quantity {quantity} × price {price}");
+
+    private static bool Contains(IReadOnlyList<string> allowed, string text)
+    {
+        for (var i = 0; i < allowed.Count; i++)
+        {
+            if (string.Equals(allowed[i], text, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Every character an ASCII uppercase letter (or, with <paramref name="digits"/>, an ASCII digit).</summary>
+    private static bool AllAscii(string text, bool digits)
+    {
+        foreach (var c in text)
+        {
+            if (!char.IsAsciiLetterUpper(c) && !(digits && char.IsAsciiDigit(c)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool AllAsciiDigits(ReadOnlySpan<char> text) => !text.ContainsAnyExceptInRange('0', '9');
 
     private static string? Raw(RawRecord record, int index) => record[index]?.Text;
 
@@ -284,7 +315,7 @@ public static class TransactionValidator
     private static string? OneOf(RawRecord record, int index, IReadOnlyList<string> allowed, List<ValidationFailure> failures)
     {
         var text = Text(record, index, failures);
-        if (text is not null && !allowed.Contains(text, StringComparer.Ordinal))
+        if (text is not null && !Contains(allowed, text))
         {
             failures.Add(new(Name(index), text, $"one of {string.Join(", ", allowed)}"));
             return null;
@@ -302,7 +333,7 @@ public static class TransactionValidator
 
         if (field.Kind is RawKind.Number or RawKind.String
             && field.Text.Length is > 0 and <= 10
-            && field.Text.All(char.IsAsciiDigit)
+            && AllAsciiDigits(field.Text)
             && int.TryParse(field.Text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
             && value >= 1)
         {
