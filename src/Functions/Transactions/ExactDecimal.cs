@@ -10,11 +10,15 @@ public static class ExactDecimal
     /// Parses a plain decimal ("123", "0.5", "-2.25") exactly. Exponent forms, thousands separators,
     /// leading '+', whitespace and more than 28 significant digits are rejected with a reason.
     /// </summary>
-    public static bool TryParse(string text, out decimal value, out string? problem)
+    public static bool TryParse(string text, out decimal value, out string? problem) =>
+        TryParse(text is null ? default : text.AsSpan(), out value, out problem);
+
+    /// <inheritdoc cref="TryParse(string, out decimal, out string?)"/>
+    public static bool TryParse(ReadOnlySpan<char> text, out decimal value, out string? problem)
     {
         value = 0m;
         problem = null;
-        if (string.IsNullOrEmpty(text))
+        if (text.IsEmpty)
         {
             problem = "a decimal number, got an empty value";
             return false;
@@ -77,7 +81,7 @@ public static class ExactDecimal
         return true;
     }
 
-    private static int CountLeadingZeros(string text, int start)
+    private static int CountLeadingZeros(ReadOnlySpan<char> text, int start)
     {
         var n = 0;
         for (var p = start; p < text.Length && (text[p] == '0' || text[p] == '.'); p++)

@@ -326,6 +326,14 @@ public static class TransactionValidator
 
     private static int? Integer(RawRecord record, int index, List<ValidationFailure> failures)
     {
+        Span<char> buffer = stackalloc char[MaxTypedChars];
+        var chars = TypedChars(record, index, buffer, out var kind);
+        if (!chars.IsEmpty && kind is RawKind.Number or RawKind.String && chars.Length <= 10 && AllAsciiDigits(chars)
+            && int.TryParse(chars, NumberStyles.None, CultureInfo.InvariantCulture, out var fast) && fast >= 1)
+        {
+            return fast;
+        }
+
         if (Required(record, index, failures) is not { } field)
         {
             return null;
@@ -346,6 +354,14 @@ public static class TransactionValidator
 
     private static decimal? PositiveDecimal(RawRecord record, int index, List<ValidationFailure> failures)
     {
+        Span<char> buffer = stackalloc char[MaxTypedChars];
+        var chars = TypedChars(record, index, buffer, out var kind);
+        if (!chars.IsEmpty && kind is RawKind.Number or RawKind.String && ExactDecimal.TryParse(chars, out var fast, out _)
+            && fast > 0 && WarehouseDomain.DecimalProblem(fast) is null)
+        {
+            return fast;
+        }
+
         if (Required(record, index, failures) is not { } field)
         {
             return null;
@@ -380,6 +396,14 @@ public static class TransactionValidator
 
     private static DateOnly? Date(RawRecord record, int index, List<ValidationFailure> failures)
     {
+        Span<char> buffer = stackalloc char[MaxTypedChars];
+        var chars = TypedChars(record, index, buffer, out var kind);
+        if (!chars.IsEmpty && kind == RawKind.String
+            && DateOnly.TryParseExact(chars, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var fast))
+        {
+            return fast;
+        }
+
         var text = Text(record, index, failures);
         if (text is null)
         {
@@ -404,20 +428,48 @@ public static class TransactionValidator
 
     private static DateTimeOffset? Timestamp(RawRecord record, int index, List<ValidationFailure> failures)
     {
+        Span<char> buffer = stackalloc char[MaxTypedChars];
+        var chars = TypedChars(record, index, buffer, out var kind);
+        if (!chars.IsEmpty && kind == RawKind.String && HasOffset(chars)
+            && DateTimeOffset.TryParseExact(chars, TimestampFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var fast))
+        {
+            return fast;
+        }
+
         var text = Text(record, index, failures);
         if (text is null)
         {
             return null;
         }
 
-        var hasOffset = text.EndsWith('Z')
-            || (text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':' && char.IsAsciiDigit(text[^1]));
-        if (hasOffset && DateTimeOffset.TryParseExact(text, TimestampFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var value))
+        if (HasOffset(text) && DateTimeOffset.TryParseExact(text, TimestampFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var value))
         {
             return value;
         }
 
         failures.Add(new(Name(index), text, "an ISO-8601 timestamp with offset, e.g. 2026-11-20T14:03:11.123Z or 2026-11-20T15:03:11+01:00"));
         return null;
+    }
+
+    private static bool HasOffset(ReadOnlySpan<char> text) =>
+        text.EndsWith('Z') || (text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':' && char.IsAsciiDigit(text[^1]));
+
+    private const int MaxTypedChars = 64;
+
+    /// <summary>
+    /// The fast path of the typed fields: when the field's text was never made (its UTF-8 bytes are still in the
+    /// reader's buffer) and it is printable ASCII, the bytes as chars on the caller's stack; else empty. A value the fast
+    /// path does not accept goes the ordinary way (text, then the same checks), so results and reasons are the same.
+    /// </summary>
+    private static ReadOnlySpan<char> TypedChars(RawRecord record, int index, Span<char> buffer, out RawKind kind)
+    {
+        if (!record.TryGetUtf8(index, out kind, out var utf8) || utf8.IsEmpty || utf8.Length > buffer.Length
+            || utf8.ContainsAnyExceptInRange((byte)0x20, (byte)0x7E))
+        {
+            return default;
+        }
+
+        Ascii.ToUtf16(utf8, buffer, out var written);
+        return buffer[..written];
     }
 }
