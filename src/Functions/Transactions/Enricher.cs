@@ -47,10 +47,21 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
     private static readonly string[] RiskFlagTexts = Combinations("LARGE_NOTIONAL", "UNKNOWN_COUNTERPARTY", "WATCHLIST_COUNTRY");
     private static readonly string[] ReasonTexts = Combinations("EEA_VENUE", "EEA_COUNTERPARTY");
 
-    public EnrichedTransaction Enrich(ValidTransaction t, Lineage lineage)
+    /// <summary>Enriches a result of <see cref="TransactionValidator.Validate"/> (null is refused, as any null argument).</summary>
+    public EnrichedTransaction Enrich(ValidTransaction? t, Lineage lineage) =>
+        t is { } valid ? Enrich(in valid, lineage) : throw new ArgumentNullException(nameof(t));
+
+    public EnrichedTransaction Enrich(in ValidTransaction t, Lineage lineage)
     {
-        ArgumentNullException.ThrowIfNull(t);
         ArgumentNullException.ThrowIfNull(lineage);
+        return Enrich(in t, lineage.SourceKey, lineage.SourceEtag, lineage.RecordNumber, lineage.IngestedAt);
+    }
+
+    /// <summary>As <see cref="Enrich(in ValidTransaction, Lineage)"/>, with the lineage's parts (no object per record).</summary>
+    public EnrichedTransaction Enrich(in ValidTransaction t, string sourceKey, string sourceEtag, long recordNumber, DateTimeOffset ingestedAt)
+    {
+        ArgumentNullException.ThrowIfNull(sourceKey);
+        ArgumentNullException.ThrowIfNull(sourceEtag);
         var known = reference.Leis.TryGetValue(t.CounterpartyLei, out var counterparty);
         var name = known ? counterparty!.Name : Unknown;
         var country = known ? counterparty!.Country : Unknown;
@@ -96,10 +107,10 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
             ContentHash = content,
             DedupId = DedupId(t.TransactionId, t.Version, content),
             GroupId = t.AccountId,
-            SourceKey = lineage.SourceKey,
-            SourceEtag = lineage.SourceEtag,
-            RecordNumber = lineage.RecordNumber,
-            IngestedAt = lineage.IngestedAt.ToUniversalTime(),
+            SourceKey = sourceKey,
+            SourceEtag = sourceEtag,
+            RecordNumber = recordNumber,
+            IngestedAt = ingestedAt.ToUniversalTime(),
             PipelineVersion = PipelineVersion,
         };
     }

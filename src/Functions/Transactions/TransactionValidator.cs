@@ -15,7 +15,8 @@ public sealed record ValidationFailure(string Field, string? Value, string Expec
 }
 
 /// <summary>A transaction that passed every rule, with typed values.</summary>
-public sealed record ValidTransaction(
+/// <remarks>A struct: it lives only between validation and enrichment, so it need not cost an allocation per record.</remarks>
+public readonly record struct ValidTransaction(
     string TransactionId,
     int Version,
     string Status,

@@ -92,8 +92,7 @@ public sealed class TypedFieldFastPathTests
     private static string Outcome(RawRecord record)
     {
         var failures = new List<ValidationFailure>();
-        var valid = TransactionValidator.Validate(record, TestData.Reference, failures);
-        if (valid is null)
+        if (TransactionValidator.Validate(record, TestData.Reference, failures) is not { } valid)
         {
             return "invalid: " + string.Join(" | ", failures.Select(f => $"{f.Field} = {f.Value ?? "(none)"}: {f.Expected}"));
         }
