@@ -159,7 +159,7 @@ public sealed class RawRecord
             _ = this[i];
         }
 
-        return original ??= csvRow is { } row ? row.ToJson() : Encoding.UTF8.GetString(originalUtf8.Span);
+        return original ??= csvRow is { } row ? row.ToJson(this) : Encoding.UTF8.GetString(originalUtf8.Span);
     }
 
     public RawField? this[int index]
@@ -253,18 +253,23 @@ public sealed class RawRecord
     }
 }
 
-/// <summary>A CSV row kept for <see cref="RawRecord.Original"/>: made into JSON only when asked (a quarantined record).</summary>
-internal sealed class CsvRow(string[] header, string[] cells)
+/// <summary>
+/// A CSV row kept for <see cref="RawRecord.Original"/>, made into JSON only when asked (a quarantined record): its own
+/// cells, or — shared by the rows of a file whose header names each field once — the header's map from columns to
+/// fields, whose cells are the record's field texts.
+/// </summary>
+internal sealed class CsvRow(string[] header, string[]? cells, int[]? fieldOfColumn)
 {
-    public string ToJson()
+    public string ToJson(RawRecord record)
     {
+        var values = cells ?? Array.ConvertAll(fieldOfColumn!, field => record[field]!.Value.Text);
         using var buffer = new MemoryStream();
         using (var writer = new System.Text.Json.Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            for (var i = 0; i < cells.Length; i++)
+            for (var i = 0; i < values.Length; i++)
             {
-                writer.WriteString(i < header.Length ? header[i] : $"column_{i + 1}", cells[i]);
+                writer.WriteString(i < header.Length ? header[i] : $"column_{i + 1}", values[i]);
             }
 
             writer.WriteEndObject();

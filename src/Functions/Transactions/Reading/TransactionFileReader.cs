@@ -465,6 +465,8 @@ public sealed class TransactionFileReader
             throw new UnreadableFileException($"the CSV header lacks the columns {string.Join(", ", missing)}", 1, 0);
         }
 
+        // The header names each field once and nothing else: a row of as many cells is its fields (no array of its own).
+        var shared = header.Length == TransactionFields.All.Count ? new CsvRow(header, null, map) : null;
         long number = 0;
         while (true)
         {
@@ -486,16 +488,21 @@ public sealed class TransactionFileReader
 
             var line = csv.LineNumber;
             var count = csv.FieldCount;
-            var row = new string[count];
-            var record = new RawRecord(++number, line, ReadOnlyMemory<byte>.Empty, new CsvRow(header, row));
+            var row = shared is not null && count == header.Length ? null : new string[count];
+            var record = new RawRecord(++number, line, ReadOnlyMemory<byte>.Empty, row is null ? shared : new CsvRow(header, row, null));
             for (var i = 0; i < count; i++)
             {
                 // Repeated cells (accounts, LEIs, codes, dates) come from the per-thread cache, as JSON values do.
                 var cell = csv.GetSpan(i);
-                row[i] = Ascii.IsValid(cell) ? StringCache.Get(cell) : csv.GetString(i);
+                var text = Ascii.IsValid(cell) ? StringCache.Get(cell) : csv.GetString(i);
+                if (row is not null)
+                {
+                    row[i] = text;
+                }
+
                 if (i < header.Length && map[i] >= 0)
                 {
-                    record.SetText(map[i], RawKind.String, row[i]);
+                    record.SetText(map[i], RawKind.String, text);
                 }
             }
 
