@@ -166,6 +166,7 @@ public sealed class RawRecord
     {
         get
         {
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)index, (uint)texts.Length, nameof(index));
             var kind = (int)(kinds >> (index * KindBits)) & 0xF;
             if (kind == 0)
             {
