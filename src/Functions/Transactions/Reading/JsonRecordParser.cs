@@ -174,8 +174,8 @@ internal static class JsonRecordParser
 /// <summary>
 /// Most field values repeat across records (status, side, currency, venue, accounts, LEIs, ISINs, dates): a small
 /// direct-mapped cache per thread returns the string made last time for the same UTF-8 bytes instead of a new one.
-/// A miss just replaces the slot; the strings are the same values either way. ASCII only: a slot's string is compared
-/// with the bytes directly, so no copy of the bytes is kept.
+/// A miss just replaces the slot; the strings are the same values either way. Hits are ASCII only: a slot's string is
+/// compared with the bytes directly, so no copy of the bytes is kept.
 /// </summary>
 internal static class StringCache
 {
@@ -192,13 +192,14 @@ internal static class StringCache
             return string.Empty;
         }
 
-        if (utf8.Length > MaxBytes || !Ascii.IsValid(utf8))
+        if (utf8.Length > MaxBytes)
         {
             return Encoding.UTF8.GetString(utf8);
         }
 
         var table = slots ??= new string?[Slots];
         ref var slot = ref table[(int)(System.IO.Hashing.XxHash3.HashToUInt64(utf8) & (Slots - 1))];
+        // Equal only when both are the same ASCII text: a non-ASCII value is made every time (never wrongly reused).
         if (slot is not null && slot.Length == utf8.Length && Ascii.Equals(utf8, slot))
         {
             return slot;
