@@ -70,6 +70,7 @@ public sealed class EnrichTransactions(
         var chunks = 0;
         long chunked = 0;
         var versionsFile = Path.GetTempFileName();
+        var versionLine = new char[128];
         try
         {
             FileOutcome outcome;
@@ -108,7 +109,7 @@ public sealed class EnrichTransactions(
                     enrichment,
                     async record =>
                     {
-                        await versions.WriteAsync($"{record.TransactionId}\u001f{record.Version}\n");
+                        await versions.WriteAsync(VersionLine(ref versionLine, record));
                         if (claimCheck)
                         {
                             await AddToChunkAsync(record);
@@ -217,6 +218,23 @@ public sealed class EnrichTransactions(
         {
             File.Delete(versionsFile);
         }
+    }
+
+    /// <summary>"transaction_id U+001F version \n" in a buffer reused record after record (no string per record).</summary>
+    private static ReadOnlyMemory<char> VersionLine(ref char[] buffer, EnrichedTransaction record)
+    {
+        var id = record.TransactionId;
+        if (buffer.Length < id.Length + 13)
+        {
+            buffer = new char[id.Length + 13];
+        }
+
+        id.CopyTo(buffer);
+        buffer[id.Length] = '\u001f';
+        record.Version.TryFormat(buffer.AsSpan(id.Length + 1), out var written, default, System.Globalization.CultureInfo.InvariantCulture);
+        var length = id.Length + 1 + written;
+        buffer[length] = '\n';
+        return buffer.AsMemory(0, length + 1);
     }
 
     private async Task EnqueueAsync(List<OutgoingMessage> pending, OutgoingMessage message, CancellationToken cancellationToken)

@@ -47,21 +47,77 @@ public sealed record Manifest
         }
 
         writer.WriteStartArray("versions");
-        while (await versionLines.ReadLineAsync(cancellationToken) is { } line)
+
+        // Block by block, each line written from the block (a claim-check file has millions: no string per line).
+        var buffer = System.Buffers.ArrayPool<char>.Shared.Rent(1 << 14);
+        try
         {
-            if (line.Length > 0)
+            var count = 0;
+            while (true)
             {
-                writer.WriteStringValue(line);
+                var read = await versionLines.ReadAsync(buffer.AsMemory(count), cancellationToken);
+                count += read;
+                var kept = WriteLines(writer, buffer.AsSpan(0, count), final: read == 0);
+                buffer.AsSpan(count - kept, kept).CopyTo(buffer);
+                count = kept;
+                if (read == 0)
+                {
+                    break;
+                }
+
+                if (count == buffer.Length)
+                {
+                    var larger = System.Buffers.ArrayPool<char>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, count).CopyTo(larger);
+                    System.Buffers.ArrayPool<char>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+
                 if (writer.BytesPending > 1 << 16)
                 {
                     await writer.FlushAsync(cancellationToken);
                 }
             }
         }
+        finally
+        {
+            System.Buffers.ArrayPool<char>.Shared.Return(buffer);
+        }
 
         writer.WriteEndArray();
         writer.WriteEndObject();
         await writer.FlushAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Writes the non-empty lines of <paramref name="text"/> (ended by '\n', '\r' or "\r\n", as TextReader.ReadLine
+    /// splits) as strings; returns how many chars at the end are an unfinished line (none when <paramref name="final"/>).
+    /// </summary>
+    private static int WriteLines(System.Text.Json.Utf8JsonWriter writer, ReadOnlySpan<char> text, bool final)
+    {
+        var start = 0;
+        while (start < text.Length)
+        {
+            var end = text[start..].IndexOfAny('\n', '\r');
+            if (end < 0)
+            {
+                if (!final)
+                {
+                    return text.Length - start;
+                }
+
+                end = text.Length - start;
+            }
+
+            if (end > 0)
+            {
+                writer.WriteStringValue(text.Slice(start, end));
+            }
+
+            start += end + 1;
+        }
+
+        return 0;
     }
 
     public static string KeyFor(string sourceKey, string etag) =>

@@ -72,13 +72,18 @@ public static class CheckDigits
             }
         }
 
-        return IsinCheckDigit(isin[..11]) == isin[11] - '0';
+        return IsinCheckDigit(isin.AsSpan(0, 11)) == isin[11] - '0';
     }
 
     /// <summary>The ISIN check digit of the first 11 characters.</summary>
     public static int IsinCheckDigit(string first11)
     {
         ArgumentNullException.ThrowIfNull(first11);
+        return IsinCheckDigit(first11.AsSpan());
+    }
+
+    private static int IsinCheckDigit(ReadOnlySpan<char> first11)
+    {
         Span<byte> digits = stackalloc byte[22];
         var n = 0;
         foreach (var c in first11)

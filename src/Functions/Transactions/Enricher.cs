@@ -43,10 +43,25 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
     public const string PipelineVersion = "1.0.0";
     public const string Unknown = "UNKNOWN";
 
-    public EnrichedTransaction Enrich(ValidTransaction t, Lineage lineage)
+    // Every combination of flags (and of reasons) joined once, in their fixed order: no list or join per record.
+    private static readonly string[] RiskFlagTexts = Combinations("LARGE_NOTIONAL", "UNKNOWN_COUNTERPARTY", "WATCHLIST_COUNTRY");
+    private static readonly string[] ReasonTexts = Combinations("EEA_VENUE", "EEA_COUNTERPARTY");
+
+    /// <summary>Enriches a result of <see cref="TransactionValidator.Validate"/> (null is refused, as any null argument).</summary>
+    public EnrichedTransaction Enrich(ValidTransaction? t, Lineage lineage) =>
+        t is { } valid ? Enrich(in valid, lineage) : throw new ArgumentNullException(nameof(t));
+
+    public EnrichedTransaction Enrich(in ValidTransaction t, Lineage lineage)
     {
-        ArgumentNullException.ThrowIfNull(t);
         ArgumentNullException.ThrowIfNull(lineage);
+        return Enrich(in t, lineage.SourceKey, lineage.SourceEtag, lineage.RecordNumber, lineage.IngestedAt);
+    }
+
+    /// <summary>As <see cref="Enrich(in ValidTransaction, Lineage)"/>, with the lineage's parts (no object per record).</summary>
+    public EnrichedTransaction Enrich(in ValidTransaction t, string sourceKey, string sourceEtag, long recordNumber, DateTimeOffset ingestedAt)
+    {
+        ArgumentNullException.ThrowIfNull(sourceKey);
+        ArgumentNullException.ThrowIfNull(sourceEtag);
         var known = reference.Leis.TryGetValue(t.CounterpartyLei, out var counterparty);
         var name = known ? counterparty!.Name : Unknown;
         var country = known ? counterparty!.Country : Unknown;
@@ -54,34 +69,10 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
         var large = notionalUsd >= options.LargeNotionalUsd;
         var watch = known && reference.WatchlistCountries.Contains(country);
 
-        var flags = new List<string>(3);
-        if (large)
-        {
-            flags.Add("LARGE_NOTIONAL");
-        }
-
-        if (!known)
-        {
-            flags.Add("UNKNOWN_COUNTERPARTY");
-        }
-
-        if (watch)
-        {
-            flags.Add("WATCHLIST_COUNTRY");
-        }
-
         var content = ContentHash(
             t.TransactionId, t.Version, t.Status, t.TradeDate, t.ExecutedAt, t.AccountId, t.TraderId, t.CounterpartyLei, t.Isin, t.AssetClass, t.Side, t.Quantity, t.Price, t.Currency, t.VenueMic);
-        var reasons = new List<string>(2);
-        if (reference.EeaVenues.Contains(t.VenueMic))
-        {
-            reasons.Add("EEA_VENUE");
-        }
-
-        if (known && reference.EeaCountries.Contains(country))
-        {
-            reasons.Add("EEA_COUNTERPARTY");
-        }
+        var eeaVenue = reference.EeaVenues.Contains(t.VenueMic);
+        var eeaCounterparty = known && reference.EeaCountries.Contains(country);
 
         return new EnrichedTransaction
         {
@@ -110,18 +101,30 @@ public sealed class Enricher(ReferenceData reference, EnrichmentOptions options)
             FlagLargeNotional = large,
             FlagWatchlistCountry = watch,
             FlagUnknownCounterparty = !known,
-            RiskFlags = string.Join(',', flags),
-            Reportable = reasons.Count > 0,
-            ReportableReason = string.Join(',', reasons),
+            RiskFlags = RiskFlagTexts[(large ? 4 : 0) + (known ? 0 : 2) + (watch ? 1 : 0)],
+            Reportable = eeaVenue || eeaCounterparty,
+            ReportableReason = ReasonTexts[(eeaVenue ? 2 : 0) + (eeaCounterparty ? 1 : 0)],
             ContentHash = content,
             DedupId = DedupId(t.TransactionId, t.Version, content),
             GroupId = t.AccountId,
-            SourceKey = lineage.SourceKey,
-            SourceEtag = lineage.SourceEtag,
-            RecordNumber = lineage.RecordNumber,
-            IngestedAt = lineage.IngestedAt.ToUniversalTime(),
+            SourceKey = sourceKey,
+            SourceEtag = sourceEtag,
+            RecordNumber = recordNumber,
+            IngestedAt = ingestedAt.ToUniversalTime(),
             PipelineVersion = PipelineVersion,
         };
+    }
+
+    /// <summary>Index i (bit k, from the highest, set = the k-th name present) → the present names joined by ','.</summary>
+    private static string[] Combinations(params string[] names)
+    {
+        var texts = new string[1 << names.Length];
+        for (var i = 0; i < texts.Length; i++)
+        {
+            texts[i] = string.Join(',', names.Where((_, k) => (i & (1 << (names.Length - 1 - k))) != 0));
+        }
+
+        return texts;
     }
 
     /// <summary>T+1 for EQUITY, T+2 otherwise, in business days (weekends and holidays skipped).</summary>

@@ -10,11 +10,15 @@ public static class ExactDecimal
     /// Parses a plain decimal ("123", "0.5", "-2.25") exactly. Exponent forms, thousands separators,
     /// leading '+', whitespace and more than 28 significant digits are rejected with a reason.
     /// </summary>
-    public static bool TryParse(string text, out decimal value, out string? problem)
+    public static bool TryParse(string text, out decimal value, out string? problem) =>
+        TryParse(text is null ? default : text.AsSpan(), out value, out problem);
+
+    /// <inheritdoc cref="TryParse(string, out decimal, out string?)"/>
+    public static bool TryParse(ReadOnlySpan<char> text, out decimal value, out string? problem)
     {
         value = 0m;
         problem = null;
-        if (string.IsNullOrEmpty(text))
+        if (text.IsEmpty)
         {
             problem = "a decimal number, got an empty value";
             return false;
@@ -77,7 +81,7 @@ public static class ExactDecimal
         return true;
     }
 
-    private static int CountLeadingZeros(string text, int start)
+    private static int CountLeadingZeros(ReadOnlySpan<char> text, int start)
     {
         var n = 0;
         for (var p = start; p < text.Length && (text[p] == '0' || text[p] == '.'); p++)
@@ -143,6 +147,43 @@ public static class ExactDecimal
                 ? "0." + new string('0', scale - digits.Length) + digits
                 : digits[..integerDigits] + "." + digits[integerDigits..];
         return m.Sign < 0 ? "-" + text : text;
+    }
+
+    /// <summary>
+    /// The integer and fractional digit counts of the exact product, as <see cref="ExactProduct"/> gives them, without
+    /// its text (no allocation when both mantissas fit 64 bits, the common trade).
+    /// </summary>
+    public static void ProductDigits(decimal a, decimal b, out int integerDigits, out int fractionDigits)
+    {
+        if (!Small(a, out var ua, out var sa, out _) || !Small(b, out var ub, out var sb, out _))
+        {
+            _ = ExactProduct(a, b, out integerDigits, out fractionDigits);
+            return;
+        }
+
+        var m = (UInt128)ua * ub;
+        var scale = sa + sb;
+        if (m == UInt128.Zero)
+        {
+            integerDigits = 0;
+            fractionDigits = 0;
+            return;
+        }
+
+        while (scale > 0 && m % 10 == UInt128.Zero)
+        {
+            m /= 10;
+            scale--;
+        }
+
+        var digits = 0;
+        for (var rest = m; rest != UInt128.Zero; rest /= 10)
+        {
+            digits++;
+        }
+
+        integerDigits = Math.Max(0, digits - scale);
+        fractionDigits = scale;
     }
 
     /// <summary>a × b, computed exactly, then rounded half-to-even to <paramref name="decimals"/> places.</summary>

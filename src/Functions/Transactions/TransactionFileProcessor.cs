@@ -52,8 +52,7 @@ public static class TransactionFileProcessor
             {
                 records++;
                 failures.Clear();
-                var transaction = TransactionValidator.Validate(record, reference, failures);
-                if (transaction is null)
+                if (TransactionValidator.Validate(record, reference, failures) is not { } transaction)
                 {
                     quarantined++;
                     var reasons = failures
@@ -64,7 +63,7 @@ public static class TransactionFileProcessor
                 }
 
                 valid++;
-                await onValid(enricher.Enrich(transaction, new Lineage(sourceKey, sourceEtag, record.RecordNumber, ingestedAt)));
+                await onValid(enricher.Enrich(in transaction, sourceKey, sourceEtag, record.RecordNumber, ingestedAt));
             }
         }
         catch (UnreadableFileException ex) when (records == 0)

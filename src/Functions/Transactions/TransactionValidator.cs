@@ -15,7 +15,8 @@ public sealed record ValidationFailure(string Field, string? Value, string Expec
 }
 
 /// <summary>A transaction that passed every rule, with typed values.</summary>
-public sealed record ValidTransaction(
+/// <remarks>A struct: it lives only between validation and enrichment, so it need not cost an allocation per record.</remarks>
+public readonly record struct ValidTransaction(
     string TransactionId,
     int Version,
     string Status,
@@ -110,7 +111,7 @@ public static class TransactionValidator
         var rate = 0m;
         if (currency is not null)
         {
-            if (currency.Length != 3 || !currency.All(char.IsAsciiLetterUpper))
+            if (currency.Length != 3 || !AllAscii(currency, digits: false))
             {
                 failures.Add(new(TransactionFields.Currency, currency, "an ISO 4217 code (3 uppercase letters)"));
             }
@@ -121,7 +122,7 @@ public static class TransactionValidator
         }
 
         var venue = Text(record, 14, failures);
-        if (venue is not null && (venue.Length != 4 || !venue.All(c => char.IsAsciiLetterUpper(c) || char.IsAsciiDigit(c))))
+        if (venue is not null && (venue.Length != 4 || !AllAscii(venue, digits: true)))
         {
             failures.Add(new(TransactionFields.VenueMic, venue, "a MIC of 4 uppercase letters or digits (ISO 10383)"));
         }
@@ -201,28 +202,28 @@ public static class TransactionValidator
     /// </summary>
     private static decimal Notional(decimal quantity, decimal price, decimal rate, List<ValidationFailure> failures)
     {
-        var product = ExactDecimal.ExactProduct(quantity, price, out var integerDigits, out var fractionDigits);
-        var found = new List<string>(2);
-        if (fractionDigits > WarehouseDomain.DecimalScale)
+        // The texts of a failure (the exact product, the factors) are made only when there is one.
+        ExactDecimal.ProductDigits(quantity, price, out var integerDigits, out var fractionDigits);
+        if (fractionDigits > WarehouseDomain.DecimalScale || integerDigits > WarehouseDomain.DecimalIntegerDigits)
         {
-            found.Add($"{fractionDigits} fractional digits");
-        }
+            var found = new List<string>(2);
+            if (fractionDigits > WarehouseDomain.DecimalScale)
+            {
+                found.Add($"{fractionDigits} fractional digits");
+            }
 
-        if (integerDigits > WarehouseDomain.DecimalIntegerDigits)
-        {
-            found.Add($"{integerDigits} integer digits");
-        }
+            if (integerDigits > WarehouseDomain.DecimalIntegerDigits)
+            {
+                found.Add($"{integerDigits} integer digits");
+            }
 
-        var factors = string.Create(CultureInfo.InvariantCulture, $"quantity {quantity} × price {price}");
-        if (found.Count > 0)
-        {
-            failures.Add(new(NotionalField, product, $"quantity × price with {WarehouseDomain.DecimalExpectation}; {factors} has {string.Join(" and ", found)}"));
+            failures.Add(new(NotionalField, ExactDecimal.ExactProduct(quantity, price, out _, out _), $"quantity × price with {WarehouseDomain.DecimalExpectation}; {Factors(quantity, price)} has {string.Join(" and ", found)}"));
             return 0m;
         }
 
         if (!ExactDecimal.TryMultiply(quantity, price, out var notional))
         {
-            failures.Add(new(NotionalField, product, $"quantity × price exactly representable in 28 significant digits; {factors} has {integerDigits + fractionDigits}"));
+            failures.Add(new(NotionalField, ExactDecimal.ExactProduct(quantity, price, out _, out _), $"quantity × price exactly representable in 28 significant digits; {Factors(quantity, price)} has {integerDigits + fractionDigits}"));
             return 0m;
         }
 
@@ -235,6 +236,37 @@ public static class TransactionValidator
 
         return notional;
     }
+
+    private static string Factors(decimal quantity, decimal price) => string.Create(CultureInfo.InvariantCulture, $"quantity {quantity} × price {price}");
+
+    private static bool Contains(IReadOnlyList<string> allowed, string text)
+    {
+        for (var i = 0; i < allowed.Count; i++)
+        {
+            if (string.Equals(allowed[i], text, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Every character an ASCII uppercase letter (or, with <paramref name="digits"/>, an ASCII digit).</summary>
+    private static bool AllAscii(string text, bool digits)
+    {
+        foreach (var c in text)
+        {
+            if (!char.IsAsciiLetterUpper(c) && !(digits && char.IsAsciiDigit(c)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool AllAsciiDigits(ReadOnlySpan<char> text) => !text.ContainsAnyExceptInRange('0', '9');
 
     private static string? Raw(RawRecord record, int index) => record[index]?.Text;
 
@@ -284,7 +316,7 @@ public static class TransactionValidator
     private static string? OneOf(RawRecord record, int index, IReadOnlyList<string> allowed, List<ValidationFailure> failures)
     {
         var text = Text(record, index, failures);
-        if (text is not null && !allowed.Contains(text, StringComparer.Ordinal))
+        if (text is not null && !Contains(allowed, text))
         {
             failures.Add(new(Name(index), text, $"one of {string.Join(", ", allowed)}"));
             return null;
@@ -295,6 +327,14 @@ public static class TransactionValidator
 
     private static int? Integer(RawRecord record, int index, List<ValidationFailure> failures)
     {
+        Span<char> buffer = stackalloc char[MaxTypedChars];
+        var chars = TypedChars(record, index, buffer, out var kind);
+        if (!chars.IsEmpty && kind is RawKind.Number or RawKind.String && chars.Length <= 10 && AllAsciiDigits(chars)
+            && int.TryParse(chars, NumberStyles.None, CultureInfo.InvariantCulture, out var fast) && fast >= 1)
+        {
+            return fast;
+        }
+
         if (Required(record, index, failures) is not { } field)
         {
             return null;
@@ -302,7 +342,7 @@ public static class TransactionValidator
 
         if (field.Kind is RawKind.Number or RawKind.String
             && field.Text.Length is > 0 and <= 10
-            && field.Text.All(char.IsAsciiDigit)
+            && AllAsciiDigits(field.Text)
             && int.TryParse(field.Text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)
             && value >= 1)
         {
@@ -315,6 +355,14 @@ public static class TransactionValidator
 
     private static decimal? PositiveDecimal(RawRecord record, int index, List<ValidationFailure> failures)
     {
+        Span<char> buffer = stackalloc char[MaxTypedChars];
+        var chars = TypedChars(record, index, buffer, out var kind);
+        if (!chars.IsEmpty && kind is RawKind.Number or RawKind.String && ExactDecimal.TryParse(chars, out var fast, out _)
+            && fast > 0 && WarehouseDomain.DecimalProblem(fast) is null)
+        {
+            return fast;
+        }
+
         if (Required(record, index, failures) is not { } field)
         {
             return null;
@@ -349,6 +397,14 @@ public static class TransactionValidator
 
     private static DateOnly? Date(RawRecord record, int index, List<ValidationFailure> failures)
     {
+        Span<char> buffer = stackalloc char[MaxTypedChars];
+        var chars = TypedChars(record, index, buffer, out var kind);
+        if (!chars.IsEmpty && kind == RawKind.String
+            && DateOnly.TryParseExact(chars, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var fast))
+        {
+            return fast;
+        }
+
         var text = Text(record, index, failures);
         if (text is null)
         {
@@ -373,20 +429,48 @@ public static class TransactionValidator
 
     private static DateTimeOffset? Timestamp(RawRecord record, int index, List<ValidationFailure> failures)
     {
+        Span<char> buffer = stackalloc char[MaxTypedChars];
+        var chars = TypedChars(record, index, buffer, out var kind);
+        if (!chars.IsEmpty && kind == RawKind.String && HasOffset(chars)
+            && DateTimeOffset.TryParseExact(chars, TimestampFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var fast))
+        {
+            return fast;
+        }
+
         var text = Text(record, index, failures);
         if (text is null)
         {
             return null;
         }
 
-        var hasOffset = text.EndsWith('Z')
-            || (text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':' && char.IsAsciiDigit(text[^1]));
-        if (hasOffset && DateTimeOffset.TryParseExact(text, TimestampFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var value))
+        if (HasOffset(text) && DateTimeOffset.TryParseExact(text, TimestampFormats, CultureInfo.InvariantCulture, DateTimeStyles.None, out var value))
         {
             return value;
         }
 
         failures.Add(new(Name(index), text, "an ISO-8601 timestamp with offset, e.g. 2026-11-20T14:03:11.123Z or 2026-11-20T15:03:11+01:00"));
         return null;
+    }
+
+    private static bool HasOffset(ReadOnlySpan<char> text) =>
+        text.EndsWith('Z') || (text.Length > 6 && text[^6] is '+' or '-' && text[^3] == ':' && char.IsAsciiDigit(text[^1]));
+
+    private const int MaxTypedChars = 64;
+
+    /// <summary>
+    /// The fast path of the typed fields: when the field's text was never made (its UTF-8 bytes are still in the
+    /// reader's buffer) and it is printable ASCII, the bytes as chars on the caller's stack; else empty. A value the fast
+    /// path does not accept goes the ordinary way (text, then the same checks), so results and reasons are the same.
+    /// </summary>
+    private static ReadOnlySpan<char> TypedChars(RawRecord record, int index, Span<char> buffer, out RawKind kind)
+    {
+        if (!record.TryGetUtf8(index, out kind, out var utf8) || utf8.IsEmpty || utf8.Length > buffer.Length
+            || utf8.ContainsAnyExceptInRange((byte)0x20, (byte)0x7E))
+        {
+            return default;
+        }
+
+        Ascii.ToUtf16(utf8, buffer, out var written);
+        return buffer[..written];
     }
 }

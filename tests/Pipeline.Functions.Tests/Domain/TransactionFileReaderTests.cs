@@ -92,6 +92,29 @@ public sealed class TransactionFileReaderTests
     }
 
     [Fact]
+    public async Task ReadAsync_CsvColumnsInAnotherOrderOrExtra_OriginalIsTheRowsCellsInColumnOrder()
+    {
+        // Reordered header (the cells are the fields), a header with an extra column, and rows of other lengths.
+        var reordered = "price, transaction_id,version,status,trade_date,executed_at,account_id,trader_id,counterparty_lei,isin,asset_class,side,quantity,currency,venue_mic\n"
+            + "189.23,TX-1,1,NEW,2026-11-20,2026-11-20T14:03:11Z,ACC-1,t-1,5493001KJTIIGC8Y1R12,US0378331005,EQUITY,BUY,100,USD,XNAS\n"
+            + "\"1,5\",TX-2,1,NEW\n"
+            + "189.23,TX-3,1,NEW,2026-11-20,2026-11-20T14:03:11Z,ACC-1,t-1,5493001KJTIIGC8Y1R12,US0378331005,EQUITY,BUY,100,USD,XNAS,more\n";
+        var records = await TestData.ReadAllAsync("a.csv", Encoding.UTF8.GetBytes(reordered));
+        Assert.Equal(3, records.Count);
+        Assert.Equal(
+            "{\"price\":\"189.23\",\" transaction_id\":\"TX-1\",\"version\":\"1\",\"status\":\"NEW\",\"trade_date\":\"2026-11-20\",\"executed_at\":\"2026-11-20T14:03:11Z\",\"account_id\":\"ACC-1\",\"trader_id\":\"t-1\",\"counterparty_lei\":\"5493001KJTIIGC8Y1R12\",\"isin\":\"US0378331005\",\"asset_class\":\"EQUITY\",\"side\":\"BUY\",\"quantity\":\"100\",\"currency\":\"USD\",\"venue_mic\":\"XNAS\"}",
+            records[0].Original());
+        Assert.Equal("189.23", records[0][12]!.Value.Text);
+        Assert.Equal("TX-1", records[0][0]!.Value.Text);
+        Assert.Equal("{\"price\":\"1,5\",\" transaction_id\":\"TX-2\",\"version\":\"1\",\"status\":\"NEW\"}", records[1].Original());
+        Assert.EndsWith(",\"venue_mic\":\"XNAS\",\"column_16\":\"more\"}", records[2].Original(), StringComparison.Ordinal);
+
+        var extra = string.Join(",", TransactionFields.All) + ",note\n" + CsvRow + ",n1\n";
+        var withNote = Assert.Single(await TestData.ReadAllAsync("b.csv", Encoding.UTF8.GetBytes(extra)));
+        Assert.EndsWith(",\"venue_mic\":\"XNAS\",\"note\":\"n1\"}", withNote.Original(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ReadAsync_CsvRowWithTooFewFields_MalformedRecordWithLine()
     {
         var records = await TestData.ReadAllAsync("a.csv", Encoding.UTF8.GetBytes(Csv(CsvRow, "TX-2,1,NEW")));

@@ -17,10 +17,10 @@ public sealed class TransactionValidatorTests
     {
         var (valid, failures) = await ValidateAsync(TestData.Valid());
         Assert.Empty(failures);
-        Assert.NotNull(valid);
-        Assert.Equal(18923.00m, valid.Notional);
-        Assert.Equal("18923.00", valid.Notional.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        Assert.Equal(1m, valid.UsdPerUnit);
+        var transaction = Assert.NotNull(valid);
+        Assert.Equal(18923.00m, transaction.Notional);
+        Assert.Equal("18923.00", transaction.Notional.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(1m, transaction.UsdPerUnit);
     }
 
     [Fact]
@@ -31,7 +31,7 @@ public sealed class TransactionValidatorTests
         json["price"] = JsonNode.Parse("0.30");
         var (valid, failures) = await ValidateAsync(json);
         Assert.Empty(failures);
-        Assert.Equal("0.030", valid!.Notional.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("0.030", valid!.Value.Notional.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 
     [Theory]

@@ -62,7 +62,7 @@ public sealed class ValueDomainTests(PostgresFixture postgres) : IClassFixture<P
         });
 
         Assert.Empty(failures);
-        Assert.Equal(notional, valid!.Notional.ToString(CultureInfo.InvariantCulture));
+        Assert.Equal(notional, valid!.Value.Notional.ToString(CultureInfo.InvariantCulture));
     }
 
     [Theory]
@@ -135,7 +135,7 @@ public sealed class ValueDomainTests(PostgresFixture postgres) : IClassFixture<P
         var (valid, failures) = await ValidateAsync(j => j["trader_id"] = trader);
 
         Assert.Empty(failures);
-        Assert.Equal(trader, valid!.TraderId);
+        Assert.Equal(trader, valid!.Value.TraderId);
     }
 
     [Fact]

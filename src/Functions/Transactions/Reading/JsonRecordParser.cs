@@ -35,26 +35,26 @@ internal static class JsonRecordParser
         }
     }
 
-    /// <summary>Reads one JSON object into the transaction fields; a syntax problem or non-object is reported, not thrown.</summary>
-    public static RawField?[] ParseObject(ReadOnlySpan<byte> span, out List<string>? duplicates, out string? malformed)
+    /// <summary>
+    /// Reads one JSON object (<paramref name="span"/>: the record's original bytes) into the fields of
+    /// <paramref name="record"/>; returns the syntax problem or non-object found (reported, not thrown), or null.
+    /// </summary>
+    public static string? ParseObject(RawRecord record, ReadOnlySpan<byte> span)
     {
-        var fields = new RawField?[TransactionFields.All.Count];
-        duplicates = null;
-        malformed = null;
+        List<string>? duplicates = null;
+        string? malformed = null;
         var reader = new Utf8JsonReader(span, isFinalBlock: true, default);
         Span<char> nameBuffer = stackalloc char[64];
         try
         {
             if (!reader.Read())
             {
-                malformed = "empty record";
-                return fields;
+                return "empty record";
             }
 
             if (reader.TokenType != JsonTokenType.StartObject)
             {
-                malformed = $"expected a JSON object, found {Describe(reader.TokenType)}";
-                return fields;
+                return $"expected a JSON object, found {Describe(reader.TokenType)}";
             }
 
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -64,39 +64,47 @@ internal static class JsonRecordParser
                     : TransactionFields.IndexOf(reader.GetString());
 
                 reader.Read();
-                RawField value;
-                switch (reader.TokenType)
+                if (index >= 0 && record.Has(index))
                 {
-                    case JsonTokenType.String:
-                        value = new RawField(RawKind.String, !reader.ValueIsEscaped && !reader.HasValueSequence ? StringCache.Get(reader.ValueSpan) : reader.GetString()!);
-                        break;
-                    case JsonTokenType.Number:
-                        value = new RawField(RawKind.Number, Encoding.UTF8.GetString(reader.ValueSpan));
-                        break;
-                    case JsonTokenType.True:
-                        value = new RawField(RawKind.Boolean, "true");
-                        break;
-                    case JsonTokenType.False:
-                        value = new RawField(RawKind.Boolean, "false");
-                        break;
-                    case JsonTokenType.Null:
-                        value = new RawField(RawKind.Null, "null");
-                        break;
-                    default:
-                        var start = (int)reader.TokenStartIndex;
-                        reader.Skip();
-                        value = new RawField(RawKind.Structured, Encoding.UTF8.GetString(span[start..(int)reader.BytesConsumed]));
-                        break;
+                    (duplicates ??= []).Add(TransactionFields.All[index]);
                 }
 
-                if (index >= 0)
+                switch (reader.TokenType)
                 {
-                    if (fields[index] is not null)
-                    {
-                        (duplicates ??= []).Add(TransactionFields.All[index]);
-                    }
+                    case JsonTokenType.String or JsonTokenType.Number when index >= 0 && !reader.ValueIsEscaped && !reader.HasValueSequence:
+                        var kind = reader.TokenType == JsonTokenType.String ? RawKind.String : RawKind.Number;
+                        if (RawRecord.CanDefer(index) && reader.ValueSpan.Length > 0)
+                        {
+                            // A typed field: its text is made only if asked for (the validator parses the bytes).
+                            var start = (int)reader.TokenStartIndex + (kind == RawKind.String ? 1 : 0);
+                            record.SetUtf8(index, kind, start, reader.ValueSpan.Length);
+                        }
+                        else
+                        {
+                            record.SetText(index, kind, StringCache.Get(reader.ValueSpan));
+                        }
 
-                    fields[index] = value;
+                        break;
+                    case JsonTokenType.String:
+                        Set(record, index, RawKind.String, reader.GetString()!);
+                        break;
+                    case JsonTokenType.Number:
+                        Set(record, index, RawKind.Number, Encoding.UTF8.GetString(reader.ValueSpan));
+                        break;
+                    case JsonTokenType.True:
+                        Set(record, index, RawKind.Boolean, "true");
+                        break;
+                    case JsonTokenType.False:
+                        Set(record, index, RawKind.Boolean, "false");
+                        break;
+                    case JsonTokenType.Null:
+                        Set(record, index, RawKind.Null, "null");
+                        break;
+                    default:
+                        var structured = (int)reader.TokenStartIndex;
+                        reader.Skip();
+                        Set(record, index, RawKind.Structured, Encoding.UTF8.GetString(span[structured..(int)reader.BytesConsumed]));
+                        break;
                 }
             }
 
@@ -109,40 +117,22 @@ internal static class JsonRecordParser
         {
             malformed = $"malformed JSON at byte {ByteOffsetOf(span, ex.LineNumber ?? 0, ex.BytePositionInLine ?? 0)}: {Clean(ex.Message)}";
         }
+        finally
+        {
+            if (duplicates is not null)
+            {
+                record.SetDuplicates(duplicates);
+            }
+        }
 
-        return fields;
+        return malformed;
     }
 
-    /// <summary>
-    /// Most field values repeat across records (status, side, currency, venue, accounts, LEIs, ISINs, dates): a small
-    /// direct-mapped cache per thread returns the string made last time for the same UTF-8 bytes instead of a new one.
-    /// A miss just replaces the slot; the strings are the same values either way.
-    /// </summary>
-    private static class StringCache
+    private static void Set(RawRecord record, int index, RawKind kind, string text)
     {
-        private const int Slots = 4096;
-        private const int MaxBytes = 48;
-
-        [ThreadStatic]
-        private static (byte[] Utf8, string Text)[]? slots;
-
-        public static string Get(ReadOnlySpan<byte> utf8)
+        if (index >= 0)
         {
-            if (utf8.Length > MaxBytes)
-            {
-                return Encoding.UTF8.GetString(utf8);
-            }
-
-            var table = slots ??= new (byte[], string)[Slots];
-            ref var slot = ref table[(int)(System.IO.Hashing.XxHash3.HashToUInt64(utf8) & (Slots - 1))];
-            if (slot.Utf8 is not null && utf8.SequenceEqual(slot.Utf8))
-            {
-                return slot.Text;
-            }
-
-            var text = Encoding.UTF8.GetString(utf8);
-            slot = (utf8.ToArray(), text);
-            return text;
+            record.SetText(index, kind, text);
         }
     }
 
@@ -178,5 +168,43 @@ internal static class JsonRecordParser
     {
         var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
         return (cut > 0 ? message[..cut] : message).TrimEnd(' ', '.');
+    }
+}
+
+/// <summary>
+/// Most field values repeat across records (status, side, currency, venue, accounts, LEIs, ISINs, dates): a small
+/// direct-mapped cache per thread returns the string made last time for the same UTF-8 bytes instead of a new one.
+/// A miss just replaces the slot; the strings are the same values either way. Hits are ASCII only: a slot's string is
+/// compared with the bytes directly, so no copy of the bytes is kept.
+/// </summary>
+internal static class StringCache
+{
+    private const int Slots = 4096;
+    private const int MaxBytes = 48;
+
+    [ThreadStatic]
+    private static string?[]? slots;
+
+    public static string Get(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.IsEmpty)
+        {
+            return string.Empty;
+        }
+
+        if (utf8.Length > MaxBytes)
+        {
+            return Encoding.UTF8.GetString(utf8);
+        }
+
+        var table = slots ??= new string?[Slots];
+        ref var slot = ref table[(int)(System.IO.Hashing.XxHash3.HashToUInt64(utf8) & (Slots - 1))];
+        // Equal only when both are the same ASCII text: a non-ASCII value is made every time (never wrongly reused).
+        if (slot is not null && slot.Length == utf8.Length && Ascii.Equals(utf8, slot))
+        {
+            return slot;
+        }
+
+        return slot = Encoding.UTF8.GetString(utf8);
     }
 }

@@ -220,8 +220,9 @@ public sealed class TransactionFileReader
         long number = 0;
         await foreach (var (element, line, _) in SplitJsonAsync(content, array, cancellationToken))
         {
-            var fields = JsonRecordParser.ParseObject(element.Span, out var duplicates, out var malformed);
-            yield return new RawRecord(++number, line, fields, element, malformed) { DuplicateFields = duplicates ?? [] };
+            var record = new RawRecord(++number, line, element);
+            record.Malformed = JsonRecordParser.ParseObject(record, element.Span);
+            yield return record;
         }
     }
 
@@ -383,11 +384,13 @@ public sealed class TransactionFileReader
             var trimmed = Trim(window.Memory[..length]);
             if (!trimmed.IsEmpty)
             {
-                var fields = JsonRecordParser.ParseObject(trimmed.Span, out var duplicates, out var malformed);
-                yield return new RawRecord(++number, line, fields, trimmed, malformed is null ? null : $"line {line}: {malformed}")
+                var record = new RawRecord(++number, line, trimmed);
+                if (JsonRecordParser.ParseObject(record, trimmed.Span) is { } malformed)
                 {
-                    DuplicateFields = duplicates ?? [],
-                };
+                    record.Malformed = $"line {line}: {malformed}";
+                }
+
+                yield return record;
             }
 
             if (last)
@@ -462,6 +465,8 @@ public sealed class TransactionFileReader
             throw new UnreadableFileException($"the CSV header lacks the columns {string.Join(", ", missing)}", 1, 0);
         }
 
+        // The header names each field once and nothing else: a row of as many cells is its fields (no array of its own).
+        var shared = header.Length == TransactionFields.All.Count ? new CsvRow(header, null, map) : null;
         long number = 0;
         while (true)
         {
@@ -483,45 +488,34 @@ public sealed class TransactionFileReader
 
             var line = csv.LineNumber;
             var count = csv.FieldCount;
-            var row = new string[count];
-            var fields = new RawField?[TransactionFields.All.Count];
+            var row = shared is not null && count == header.Length ? null : new string[count];
+            var record = new RawRecord(++number, line, ReadOnlyMemory<byte>.Empty, row is null ? shared : new CsvRow(header, row, null));
             for (var i = 0; i < count; i++)
             {
-                row[i] = csv.GetString(i);
+                // Repeated cells (accounts, LEIs, codes, dates) come from the per-thread cache, as JSON values do.
+                var cell = csv.GetSpan(i);
+                var text = Ascii.IsValid(cell) ? StringCache.Get(cell) : csv.GetString(i);
+                if (row is not null)
+                {
+                    row[i] = text;
+                }
+
                 if (i < header.Length && map[i] >= 0)
                 {
-                    fields[map[i]] = new RawField(RawKind.String, row[i]);
+                    record.SetText(map[i], RawKind.String, text);
                 }
             }
 
-            string? malformed = null;
             if (problem is not null)
             {
-                malformed = $"line {line}: malformed CSV ({problem.Value.Reason}) at byte {problem.Value.ByteOffset}";
+                record.Malformed = $"line {line}: malformed CSV ({problem.Value.Reason}) at byte {problem.Value.ByteOffset}";
             }
             else if (count != header.Length)
             {
-                malformed = $"line {line}: the row has {count} fields, the header has {header.Length}";
+                record.Malformed = $"line {line}: the row has {count} fields, the header has {header.Length}";
             }
 
-            yield return new RawRecord(++number, line, fields, CsvOriginal(header, row), malformed);
+            yield return record;
         }
-    }
-
-    private static string CsvOriginal(string[] header, string[] row)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            for (var i = 0; i < row.Length; i++)
-            {
-                writer.WriteString(i < header.Length ? header[i] : $"column_{i + 1}", row[i]);
-            }
-
-            writer.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.ToArray());
     }
 }
