@@ -77,6 +77,8 @@ public sealed class RawRecord
     private const int KindBits = 4;
     private readonly string?[] texts;
     private readonly ReadOnlyMemory<byte> originalUtf8;
+    private readonly Reading.ByteWindow? window;
+    private readonly int generation;
     private readonly CsvRow? csvRow;
     private ulong kinds;
     private Positions positions;
@@ -106,8 +108,10 @@ public sealed class RawRecord
     }
 
     /// <summary>An empty record the readers fill (<see cref="SetText"/>, <see cref="SetUtf8"/>).</summary>
-    internal RawRecord(long recordNumber, long line, ReadOnlyMemory<byte> originalUtf8, CsvRow? csvRow = null)
+    internal RawRecord(long recordNumber, long line, ReadOnlyMemory<byte> originalUtf8, CsvRow? csvRow = null, Reading.ByteWindow? window = null)
     {
+        this.window = window;
+        generation = window?.Generation ?? 0;
         RecordNumber = recordNumber;
         Line = line;
         texts = new string?[TransactionFields.All.Count];
@@ -159,7 +163,7 @@ public sealed class RawRecord
             _ = this[i];
         }
 
-        return original ??= csvRow is { } row ? row.ToJson(this) : Encoding.UTF8.GetString(originalUtf8.Span);
+        return original ??= csvRow is { } row ? row.ToJson(this) : Encoding.UTF8.GetString(Utf8());
     }
 
     public RawField? this[int index]
@@ -177,7 +181,7 @@ public sealed class RawRecord
             if (text is null)
             {
                 var (start, length) = positions.Of(index);
-                text = texts[index] = Encoding.UTF8.GetString(originalUtf8.Span.Slice(start, length));
+                text = texts[index] = Encoding.UTF8.GetString(Utf8().Slice(start, length));
             }
 
             return new RawField((RawKind)(kind - 1), text);
@@ -199,8 +203,20 @@ public sealed class RawRecord
         }
 
         var (start, length) = positions.Of(index);
-        utf8 = originalUtf8.Span.Slice(start, length);
+        utf8 = Utf8().Slice(start, length);
         return true;
+    }
+
+    /// <summary>The record's bytes in the reader's buffer; refused once the reader may have overwritten them.</summary>
+    private ReadOnlySpan<byte> Utf8()
+    {
+        if (window is not null && window.Generation != generation)
+        {
+            throw new InvalidOperationException(
+                $"Record {RecordNumber} (line {Line}) was read from a buffer the reader has since reused: validate the record or call Original() before reading the next one.");
+        }
+
+        return originalUtf8.Span;
     }
 
     internal void SetDuplicates(IReadOnlyList<string> names) => duplicateFields = names;

@@ -193,6 +193,35 @@ public sealed class TransactionFileReaderTests
         Assert.Contains("gzip", ex.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Records keep their typed fields in the reader's buffer until asked: one kept past the point where the reader
+    /// reuses that buffer is refused by name, never read as another record's bytes.
+    /// </summary>
+    [Theory]
+    [InlineData("big.ndjson")]
+    [InlineData("big.json")]
+    public async Task ReadAsync_RecordKeptPastBufferReuse_RefusedNotReadAsOtherBytes(string name)
+    {
+        // Distinct prices per record, and far more than the reader's 256 KB window.
+        var lines = Enumerable.Range(1, 4000).Select(i => TestData.Valid().ToJsonString().Replace("189.23", $"{i}.25", StringComparison.Ordinal)).ToArray();
+        var text = name.EndsWith(".json", StringComparison.Ordinal) ? "[" + string.Join(",", lines) + "]" : string.Join("\n", lines);
+        var reader = await TestData.OpenAsync(name, TestData.Opener(text));
+        var kept = new List<RawRecord>();
+        var reference = TestData.Reference;
+        await foreach (var record in reader.ReadAsync(TestContext.Current.CancellationToken))
+        {
+            // Used while current: whole and valid.
+            Assert.NotNull(TransactionValidator.Validate(record, reference, []));
+            kept.Add(record);
+        }
+
+        Assert.Equal(4000, kept.Count);
+        var ex = Assert.Throws<InvalidOperationException>(() => kept[0].Fields);
+        Assert.Contains("Record 1 (line 1)", ex.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => TransactionValidator.Validate(kept[0], reference, []));
+        Assert.Throws<InvalidOperationException>(() => kept[^1].Original());
+    }
+
     public static TheoryData<string, string> TruncatableFiles => new()
     {
         { "a.ndjson.gz", string.Concat(Enumerable.Repeat(One + "\n", 300)) },

@@ -26,6 +26,9 @@ internal sealed class ByteWindow : IDisposable
 
     public bool EndOfStream { get; private set; }
 
+    /// <summary>Changes whenever bytes already handed out may be overwritten (compaction, growth, disposal).</summary>
+    public int Generation { get; private set; }
+
     public int Count => end - start;
 
     public ReadOnlySpan<byte> Span => buffer.AsSpan(start, end - start);
@@ -45,6 +48,7 @@ internal sealed class ByteWindow : IDisposable
             Buffer.BlockCopy(buffer, start, buffer, 0, end - start);
             end -= start;
             start = 0;
+            Generation++;
         }
 
         if (end == buffer.Length)
@@ -58,6 +62,7 @@ internal sealed class ByteWindow : IDisposable
             Buffer.BlockCopy(buffer, start, bigger, 0, end - start);
             ArrayPool<byte>.Shared.Return(buffer);
             buffer = bigger;
+            Generation++;
             end -= start;
             start = 0;
         }
@@ -114,6 +119,7 @@ internal sealed class ByteWindow : IDisposable
 
     public void Dispose()
     {
+        Generation++;
         ArrayPool<byte>.Shared.Return(buffer);
         buffer = [];
     }

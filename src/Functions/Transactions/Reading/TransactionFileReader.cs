@@ -173,7 +173,7 @@ public sealed class TransactionFileReader
         var json = Format is TransactionFileFormat.JsonArray or TransactionFileFormat.JsonObjects;
         async Task CheckJsonAsync(Stream content)
         {
-            await foreach (var (_, _, _) in SplitJsonAsync(content, Format == TransactionFileFormat.JsonArray, cancellationToken))
+            await foreach (var (_, _, _, _) in SplitJsonAsync(content, Format == TransactionFileFormat.JsonArray, cancellationToken))
             {
                 // Syntax only.
             }
@@ -218,16 +218,16 @@ public sealed class TransactionFileReader
     private static async IAsyncEnumerable<RawRecord> ReadJsonAsync(Stream content, bool array, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         long number = 0;
-        await foreach (var (element, line, _) in SplitJsonAsync(content, array, cancellationToken))
+        await foreach (var (element, line, _, window) in SplitJsonAsync(content, array, cancellationToken))
         {
-            var record = new RawRecord(++number, line, element);
+            var record = new RawRecord(++number, line, element, window: window);
             record.Malformed = JsonRecordParser.ParseObject(record, element.Span);
             yield return record;
         }
     }
 
     /// <summary>Yields each top-level value (array elements, or concatenated values) with its line and byte offset.</summary>
-    private static async IAsyncEnumerable<(ReadOnlyMemory<byte> Element, long Line, long Offset)> SplitJsonAsync(
+    private static async IAsyncEnumerable<(ReadOnlyMemory<byte> Element, long Line, long Offset, ByteWindow Window)> SplitJsonAsync(
         Stream content, bool array, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         using var window = new ByteWindow(content);
@@ -263,7 +263,7 @@ public sealed class TransactionFileReader
             window.Advance(value.Start);
             var line = window.Line;
             var offset = window.Offset;
-            yield return (window.Memory[..value.Length], line, offset);
+            yield return (window.Memory[..value.Length], line, offset, window);
             window.Advance(value.Length);
 
             var more = await window.SkipWhitespaceAsync(cancellationToken);
@@ -384,7 +384,7 @@ public sealed class TransactionFileReader
             var trimmed = Trim(window.Memory[..length]);
             if (!trimmed.IsEmpty)
             {
-                var record = new RawRecord(++number, line, trimmed);
+                var record = new RawRecord(++number, line, trimmed, window: window);
                 if (JsonRecordParser.ParseObject(record, trimmed.Span) is { } malformed)
                 {
                     record.Malformed = $"line {line}: {malformed}";
