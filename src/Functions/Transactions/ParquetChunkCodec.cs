@@ -16,7 +16,7 @@ namespace Pipeline.Functions.Transactions;
 /// char[] and then a string, every DECIMAL(38,10) goes through BigInteger both ways, ints and dates through
 /// BitConverter arrays, every zstd page into fresh arrays (≈ 2.7 KB allocated per record written, 4.9 KB read; its
 /// compressor is internal, not pluggable). Here values go straight between the records and pooled buffers, and on read
-/// equal texts share one string (a per-thread cache; the unique columns bypass it). Chunks Parquet.Net wrote before
+/// equal texts share one string (the readers' per-thread <c>StringCache</c>; the unique columns bypass it). Chunks Parquet.Net wrote before
 /// (same layout plus statistics, which are skipped) still read. Dictionary-encoded or v2 pages, other codecs and
 /// nesting are refused: no writer of chunks produces them.
 /// </remarks>
@@ -93,15 +93,10 @@ internal static class ParquetChunkCodec
     private const long UnixEpochMicros = 62_135_596_800_000_000; // DateTime ticks of 1970-01-01 / 10
     private const int UnixEpochDayNumber = 719_162; // DateOnly.DayNumber of 1970-01-01
     private const int ZstdLevel = 1; // Parquet.Net's "Fastest", as before: ~1/20 of the CPU of its "Optimal" for 2 % more bytes (bench-chunks)
-    private const int StringCacheLimit = 16_384;
     private const ulong ZstdSizeUnknown = ulong.MaxValue; // ZSTD_CONTENTSIZE_UNKNOWN: a frame without its size
     private const int UnsizedPageLimit = 64 << 20;
-    private const int CachedTextMaxBytes = 128;
 
     private static readonly ulong[] Pow10 = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 10_000_000_000, 100_000_000_000, 1_000_000_000_000, 10_000_000_000_000, 100_000_000_000_000, 1_000_000_000_000_000, 10_000_000_000_000_000, 100_000_000_000_000_000, 1_000_000_000_000_000_000];
-
-    [ThreadStatic]
-    private static HashSet<string>? strings;
 
     // ---------------------------------------------------------------- write
 
@@ -695,12 +690,6 @@ internal static class ParquetChunkCodec
 
         // Pre-sized, but not from a damaged count: each column's pages must then hold exactly that many values.
         var records = new List<EnrichedTransaction>((int)Math.Min(total, file.Length));
-        var cache = strings ??= new HashSet<string>(StringComparer.Ordinal);
-        if (cache.Count >= StringCacheLimit)
-        {
-            cache.Clear(); // full: start over rather than keep only the first values ever seen
-        }
-
         using var values = new Sink(64 * 1024);
         using var scratch = new Sink(1024);
         using var zstd = new Decompressor();
@@ -717,7 +706,7 @@ internal static class ParquetChunkCodec
                 ends[c] = values.Length;
             }
 
-            var reader = new RowReader(values.Written, starts, ends, cache);
+            var reader = new RowReader(values.Written, starts, ends);
             for (var i = 0; i < rows; i++)
             {
                 records.Add(new EnrichedTransaction
@@ -900,12 +889,11 @@ internal static class ParquetChunkCodec
     }
 
     /// <summary>Reads the next value of each column from its plain bytes.</summary>
-    private ref struct RowReader(ReadOnlySpan<byte> values, Span<int> positions, ReadOnlySpan<int> ends, HashSet<string> cache)
+    private ref struct RowReader(ReadOnlySpan<byte> values, Span<int> positions, ReadOnlySpan<int> ends)
     {
         private readonly ReadOnlySpan<byte> values = values;
         private readonly Span<int> positions = positions;
         private readonly ReadOnlySpan<int> ends = ends;
-        private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> lookup = cache.GetAlternateLookup<ReadOnlySpan<char>>();
 
         private readonly ReadOnlySpan<byte> Take(int column, int length)
         {
@@ -928,25 +916,8 @@ internal static class ParquetChunkCodec
                 return string.Empty;
             }
 
-            if (Columns[column].Unique || utf8.Length > CachedTextMaxBytes)
-            {
-                return Encoding.UTF8.GetString(utf8);
-            }
-
-            Span<char> chars = stackalloc char[CachedTextMaxBytes];
-            var text = chars[..Encoding.UTF8.GetChars(utf8, chars)];
-            if (lookup.TryGetValue(text, out var shared))
-            {
-                return shared;
-            }
-
-            shared = new string(text);
-            if (lookup.Set.Count < StringCacheLimit)
-            {
-                lookup.Set.Add(shared);
-            }
-
-            return shared;
+            // Repeated values (status, accounts, names, source key…) share one string; the unique columns skip the cache.
+            return Columns[column].Unique ? Encoding.UTF8.GetString(utf8) : Reading.StringCache.Get(utf8);
         }
 
         public readonly int Int32(int column) => BinaryPrimitives.ReadInt32LittleEndian(Take(column, 4));

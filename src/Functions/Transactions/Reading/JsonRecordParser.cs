@@ -172,7 +172,8 @@ internal static class JsonRecordParser
 }
 
 /// <summary>
-/// Most field values repeat across records (status, side, currency, venue, accounts, LEIs, ISINs, dates): a small
+/// Most field values repeat across records (status, side, currency, venue, accounts, LEIs, ISINs, dates; in claim-check
+/// chunks also names, flags and the source key): a small
 /// direct-mapped cache per thread returns the string made last time for the same UTF-8 bytes instead of a new one.
 /// A miss just replaces the slot; the strings are the same values either way. Hits are ASCII only: a slot's string is
 /// compared with the bytes directly, so no copy of the bytes is kept.
@@ -180,7 +181,7 @@ internal static class JsonRecordParser
 internal static class StringCache
 {
     private const int Slots = 4096;
-    private const int MaxBytes = 48;
+    private const int MaxBytes = 128;
 
     [ThreadStatic]
     private static string?[]? slots;
