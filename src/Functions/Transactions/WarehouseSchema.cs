@@ -245,37 +245,10 @@ public static class WarehouseSchema
     }
 
     /// <summary>The five merge batches for a set of enriched records (regulatory_reports: reportable only).</summary>
+    /// <remarks>A row set of its own that is never refilled, so the batches stay valid (loaders reuse theirs: <see cref="WarehouseRows"/>).</remarks>
     public static IReadOnlyList<MergeBatch> Batches(IEnumerable<EnrichedTransaction> records)
     {
-        var capacity = records is ICollection<EnrichedTransaction> known ? known.Count : 0;
-        var transactions = new List<object?[]>(capacity);
-        var confirmations = new List<object?[]>(capacity);
-        var reports = new List<object?[]>(capacity);
-        var versions = new List<object?[]>(capacity);
-        var contents = new List<object?[]>(capacity);
-        var cache = new BoxCache();
-        foreach (var t in records)
-        {
-            ArgumentNullException.ThrowIfNull(t);
-            var boxes = new Boxes(t, cache);
-            transactions.Add(FillTransactionRow(new object?[Transactions.Columns.Count], t, boxes));
-            confirmations.Add(FillConfirmationRow(new object?[Confirmations.Columns.Count], t, boxes));
-            if (t.Reportable)
-            {
-                reports.Add(FillRegulatoryRow(new object?[RegulatoryReports.Columns.Count], t, boxes));
-            }
-
-            versions.Add(FillVersionRow(new object?[TransactionVersions.Columns.Count], t, boxes));
-            contents.Add(FillContentRow(new object?[TransactionContents.Columns.Count], t, boxes));
-        }
-
-        return
-        [
-            new MergeBatch(Transactions, transactions),
-            new MergeBatch(Confirmations, confirmations),
-            new MergeBatch(RegulatoryReports, reports),
-            new MergeBatch(TransactionVersions, versions),
-            new MergeBatch(TransactionContents, contents),
-        ];
+        ArgumentNullException.ThrowIfNull(records);
+        return new WarehouseRows().Fill([records as IReadOnlyList<EnrichedTransaction> ?? records.ToList()]);
     }
 }
